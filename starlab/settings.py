@@ -1,0 +1,127 @@
+"""Typed settings for every endpoint and path, read from `STARLAB_*` variables.
+
+Precedence: environment > `.env` file in the working directory > defaults.
+The defaults are the embedded local stack on 127.0.0.1 (`starlab up`);
+docker-compose.yml sets the same variable names to its service addresses, so
+the same code runs in both.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All of starlab's configuration; one attribute per `STARLAB_<NAME>`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="STARLAB_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    # --- paths -------------------------------------------------------------
+    home: Path = Path(".starlab")
+    """Runtime state of the local stack: jars, logs, pids, data dirs, venvs."""
+    data_dir: Path = Path("data")
+    """Generated inputs and the lake; git-ignored."""
+    reports_dir: Path = Path("reports")
+    """Evidence reports; `reports/latest/` is the newest."""
+
+    # --- Kafka -------------------------------------------------------------
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    """Bootstrap servers clients connect to."""
+    kafka_controller_port: int = 9093
+    """KRaft controller listener of the embedded broker (127.0.0.1 only)."""
+    kafka_heap: str = "1G"
+    """Broker JVM heap; smaller heaps run out of memory in the log cleaner."""
+    kafka_partitions: int = 2
+    """Partitions of the event topics: one per core of the target machine."""
+
+    # --- schema registry ---------------------------------------------------
+    schema_registry_url: str = "http://127.0.0.1:8081"
+    """Confluent-REST-compatible schema registry."""
+    schemas_topic: str = "_schemas"
+    """Compacted topic the embedded registry stores schemas in."""
+
+    # --- Redis -------------------------------------------------------------
+    redis_url: str = "redis://127.0.0.1:6380/0"
+    """6380, not 6379, so a distribution-started redis-server never collides."""
+    redis_maxmemory: str = "256mb"
+    redis_maxmemory_policy: str = "allkeys-lfu"
+    """LFU eviction (story 004's hot-key argument); configurable per run."""
+
+    # --- API ---------------------------------------------------------------
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    # --- topics ------------------------------------------------------------
+    events_topic: str = "engagement.events"
+    dlq_topic: str = "engagement.events.dlq"
+    late_topic: str = "engagement.events.late"
+    metrics_topic: str = "engagement.metrics.1m"
+
+    # --- Flink ---------------------------------------------------------------
+    flink_version: str = "2.2.1"
+    """PyFlink version; the Kafka connector 5.0.0-2.2 is built for 2.2."""
+    flink_venv: Path | None = None
+    """Virtual environment of the Flink job; default `<home>/venvs/flink`."""
+    flink_rest_url: str | None = None
+    """A Flink cluster's REST address (compose); unset = local mini-cluster."""
+
+    # --- Airflow & warehouse ----------------------------------------------
+    airflow_home: Path | None = None
+    """AIRFLOW_HOME; default `<home>/airflow`."""
+    duckdb_path: Path | None = None
+    """Warehouse file; default `<data_dir>/warehouse.duckdb`."""
+
+    # --- derived paths ------------------------------------------------------
+    @property
+    def lake_dir(self) -> Path:
+        """Parquet lake of engagement events (written by the stream or generator)."""
+        return self.data_dir / "lake"
+
+    @property
+    def jars_dir(self) -> Path:
+        return self.home / "jars"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.home / "run"
+
+    @property
+    def flink_venv_dir(self) -> Path:
+        return self.flink_venv or self.home / "venvs" / "flink"
+
+    @property
+    def airflow_home_dir(self) -> Path:
+        return self.airflow_home or self.home / "airflow"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.duckdb_path or self.data_dir / "warehouse.duckdb"
+
+    @property
+    def kafka_port(self) -> int:
+        return int(self.kafka_bootstrap.rsplit(":", 1)[1])
+
+    @property
+    def kafka_host(self) -> str:
+        return self.kafka_bootstrap.rsplit(":", 1)[0]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests build `Settings(...)` directly)."""
+    return Settings()
+
+
+ROOT = Path(__file__).resolve().parent.parent
+"""The repository root: where the pom files, dbt_project/ and dags/ live."""
+
+__all__ = ["ROOT", "Settings", "get_settings"]
