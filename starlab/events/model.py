@@ -10,7 +10,7 @@ contract registered under `<events_topic>-value`.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -67,7 +67,19 @@ class Event:
 
     def to_record(self) -> dict[str, Any]:
         """The dict the Avro serializer and the JSON edge log both take."""
-        return asdict(self)
+        # Spelled out: dataclasses.asdict deep-copies and is 10x slower on
+        # the hot path of a 200k-event run.
+        return {
+            "event_id": self.event_id,
+            "user_id": self.user_id,
+            "item_id": self.item_id,
+            "event_type": self.event_type,
+            "event_ts": self.event_ts,
+            "ingest_ts": self.ingest_ts,
+            "platform": self.platform,
+            "session_id": self.session_id,
+            "dwell_ms": self.dwell_ms,
+        }
 
     def to_json_bytes(self) -> bytes:
         return json.dumps(self.to_record(), separators=(",", ":")).encode()

@@ -1,0 +1,1 @@
+"""The engagement event model, its seeded generator and its file outputs."""

@@ -1,0 +1,1 @@
+"""The embedded local stack: Kafka, schema registry, Redis, PyFlink, Airflow."""

@@ -1,0 +1,54 @@
+"""`starlab up`, `down` and `status`: the stack as a whole, in dependency order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from starlab.errors import StackError
+from starlab.settings import Settings
+from starlab.stack.components import COMPONENTS, Component, Health
+
+Progress = Callable[[str], None]
+
+
+def _select(names: Iterable[str] | None) -> list[str]:
+    if not names:
+        return list(COMPONENTS)
+    wanted = set(names)
+    unknown = wanted - set(COMPONENTS)
+    if unknown:
+        raise StackError(f"unknown component(s) {sorted(unknown)}; choose from {list(COMPONENTS)}")
+    if "schema-registry" in wanted:
+        wanted.add("kafka")  # the registry keeps its schemas in a Kafka topic
+    return [n for n in COMPONENTS if n in wanted]
+
+
+def components(settings: Settings, names: Iterable[str] | None = None) -> list[Component]:
+    return [COMPONENTS[n](settings) for n in _select(names)]
+
+
+def up(settings: Settings, names: Iterable[str] | None = None, progress: Progress = print) -> list[Health]:
+    """Start each component idempotently; returns their health after start."""
+    out = []
+    for comp in components(settings, names):
+        progress(f"starting {comp.name} ...")
+        comp.start()
+        h = comp.health()
+        if not h.healthy:
+            raise StackError(f"{comp.name} started but is not healthy: {h.detail}")
+        out.append(h)
+    return out
+
+
+def down(settings: Settings, names: Iterable[str] | None = None, progress: Progress = print) -> list[str]:
+    """Stop in reverse order; returns the names of what was running."""
+    stopped = []
+    for comp in reversed(components(settings, names)):
+        if comp.stop():
+            progress(f"stopped {comp.name}")
+            stopped.append(comp.name)
+    return stopped
+
+
+def status(settings: Settings) -> list[Health]:
+    return [comp.health() for comp in components(settings)]

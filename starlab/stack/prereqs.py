@@ -1,0 +1,117 @@
+"""What the local stack needs from the machine, and installing what is missing.
+
+Java and Maven run Kafka and resolve its jars; Debian's redis-server is the
+cache; the Flink job has its own virtual environment because PyFlink pins
+protobuf < 6 and numpy < 2.2 while dbt and Airflow need newer ones. Each check
+fails with one line that says what to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from starlab.errors import StackError
+from starlab.settings import ROOT, Settings
+
+MAVEN_DIR = ROOT / "starlab" / "stack" / "maven"
+FLINK_REQUIREMENTS = ROOT / "starlab" / "stack" / "flink-requirements.txt"
+
+
+def require_binary(name: str, hint: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise StackError(f"`{name}` is not on PATH: {hint}")
+    return path
+
+
+def require_java() -> str:
+    java = require_binary("java", "install a JDK 17+ (Debian: apt-get install openjdk-17-jre-headless)")
+    out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
+    # 'openjdk version "17.0.15"' or '"1.8.0_392"': Kafka 4 needs 17 or newer.
+    try:
+        version = out.split('"')[1]
+        major = int(version.split(".")[0])
+        if major == 1:
+            major = int(version.split(".")[1])
+    except (IndexError, ValueError):
+        return java
+    if major < 17:
+        raise StackError(f"Java {version} found; Kafka 4 needs Java 17+ (apt-get install openjdk-17-jre-headless)")
+    return java
+
+
+def _fingerprint(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def resolve_jars(settings: Settings, which: str, quiet: bool = True) -> Path:
+    """Copy the jars named by `maven/<which>/pom.xml` into `<home>/jars/<which>`.
+
+    The first run downloads from Maven Central into ~/.m2; later runs reuse the
+    copy unless the pom changed (its hash is kept beside the jars).
+    """
+    pom = MAVEN_DIR / which / "pom.xml"
+    out = settings.jars_dir / which
+    stamp = out / ".pom-sha"
+    want = _fingerprint(pom)
+    if stamp.exists() and stamp.read_text() == want and any(out.glob("*.jar")):
+        return out
+    mvn = require_binary("mvn", "install Maven 3 (Debian: apt-get install maven)")
+    require_java()
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    cmd = [mvn, "-B", "-f", str(pom), "dependency:copy-dependencies", f"-DoutputDirectory={out.resolve()}"]
+    if quiet:
+        cmd.insert(1, "-q")
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        last = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
+        raise StackError(f"maven could not resolve {pom.relative_to(ROOT)}: {' | '.join(last)}")
+    stamp.write_text(want)
+    return out
+
+
+def redis_server_binary(install: bool = True) -> str:
+    """Path of redis-server, installing Debian's package when root and allowed."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    if not install or os.geteuid() != 0 or shutil.which("apt-get") is None:
+        raise StackError("redis-server is missing: install it (Debian/Ubuntu: sudo apt-get install -y redis-server)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "redis-server"]):
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if proc.returncode != 0:
+            raise StackError(f"`{' '.join(cmd)}` failed: {proc.stderr.strip().splitlines()[-1:]}")
+    found = shutil.which("redis-server")
+    if not found:
+        raise StackError("redis-server still missing after apt-get install redis-server")
+    return found
+
+
+def ensure_flink_venv(settings: Settings) -> Path:
+    """Create the Flink job's virtual environment from the locked requirements."""
+    venv = settings.flink_venv_dir
+    python = venv / "bin" / "python"
+    stamp = venv / ".requirements-sha"
+    want = _fingerprint(FLINK_REQUIREMENTS)
+    if python.exists() and stamp.exists() and stamp.read_text() == want:
+        return python
+    uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+    if not Path(uv).exists():
+        raise StackError("`uv` is needed to build the Flink environment: pip install uv")
+    for cmd in (
+        [uv, "venv", "-q", "--allow-existing", "--python", "3.11", str(venv)],
+        [uv, "pip", "install", "-q", "--python", str(python), "-r", str(FLINK_REQUIREMENTS)],
+    ):
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise StackError(f"building the Flink venv failed: {proc.stderr.strip()[-300:]}")
+    stamp.write_text(want)
+    return python
