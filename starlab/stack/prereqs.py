@@ -103,7 +103,10 @@ def ensure_flink_venv(settings: Settings) -> Path:
     want = _fingerprint(FLINK_REQUIREMENTS)
     if python.exists() and stamp.exists() and stamp.read_text() == want:
         return python
-    uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+    # The project's venv carries uv (dev group); a PATH uv works as well.
+    uv = str(Path(sys.executable).with_name("uv"))
+    if not Path(uv).exists():
+        uv = shutil.which("uv") or uv
     if not Path(uv).exists():
         raise StackError("`uv` is needed to build the Flink environment: pip install uv")
     for cmd in (

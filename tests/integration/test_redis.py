@@ -1,0 +1,29 @@
+"""The stack's Redis is a real server: writes, reads, TTLs, and the LFU policy."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+import redis
+
+from starlab.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+def test_write_read_and_ttl(stack: Settings) -> None:
+    r = redis.Redis.from_url(stack.redis_url, decode_responses=True)
+    key = f"test:{uuid.uuid4().hex}"
+    r.hset(key, mapping={"ctr": "0.12", "clicks": "7"})
+    r.pexpire(key, 300)
+    assert r.hgetall(key) == {"ctr": "0.12", "clicks": "7"}
+    assert 0 < r.pttl(key) <= 300
+    time.sleep(0.4)
+    assert r.exists(key) == 0
+
+
+def test_configured_eviction_policy(stack: Settings) -> None:
+    r = redis.Redis.from_url(stack.redis_url, decode_responses=True)
+    assert r.config_get("maxmemory-policy")["maxmemory-policy"] == stack.redis_maxmemory_policy
