@@ -309,9 +309,11 @@ class FlinkRuntime(Component):
             addr = "local mini-cluster"
         if not py.exists():
             return Health(self.name, addr, False, "venv missing (starlab up creates it)")
-        if len(jars) < 2:
-            return Health(self.name, addr, False, "connector jars missing")
-        return Health(self.name, addr, True, f"PyFlink {self.settings.flink_version}, " + ", ".join(jars))
+        needed = ("flink-sql-connector-kafka", "flink-sql-avro-confluent-registry", "flink-parquet")
+        missing = [n for n in needed if not any(j.startswith(n) for j in jars)]
+        if missing:
+            return Health(self.name, addr, False, f"jars missing: {', '.join(missing)}")
+        return Health(self.name, addr, True, f"PyFlink {self.settings.flink_version}, {len(jars)} jars")
 
 
 class AirflowHome(Component):
