@@ -51,8 +51,13 @@ class ComputePrices:
         _amount("memory_gb_hour_usd", self.memory_gb_hour_usd)
 
 
-def cost_per_run_usd(vcpu_hours: float, memory_gb_hours: float, prices: ComputePrices,
-                     storage_usd: float = 0.0, egress_usd: float = 0.0) -> float:
+def cost_per_run_usd(
+    vcpu_hours: float,
+    memory_gb_hours: float,
+    prices: ComputePrices,
+    storage_usd: float = 0.0,
+    egress_usd: float = 0.0,
+) -> float:
     """`vCPU_hours x $/vCPU_hr + memory_GB_hours x $/GB_hr + storage + egress`.
 
     Story 000 QF: "Cost per run = (vCPU_hours x $/vCPU_hr) + (memory_GB_hours x
@@ -67,8 +72,9 @@ def cost_per_run_usd(vcpu_hours: float, memory_gb_hours: float, prices: ComputeP
     )
 
 
-def monthly_cost_usd(compute_usd: float, storage_usd: float, egress_usd: float,
-                     labor_usd_per_year: float) -> float:
+def monthly_cost_usd(
+    compute_usd: float, storage_usd: float, egress_usd: float, labor_usd_per_year: float
+) -> float:
     """Story 4's TCO line: `$/month = compute + storage + egress + labor/12`.
 
     compute, storage and egress are per month; labor is the 12-month labor
@@ -82,8 +88,9 @@ def monthly_cost_usd(compute_usd: float, storage_usd: float, egress_usd: float,
     )
 
 
-def request_cost_usd_per_day(requests_per_day: float, calls_per_request: float,
-                             cost_per_call_usd: float) -> float:
+def request_cost_usd_per_day(
+    requests_per_day: float, calls_per_request: float, cost_per_call_usd: float
+) -> float:
     """`requests/day x calls/request x cost/call`.
 
     Story 004: "8M req/day x 4 calls x $1e-5 per call compute ~ $320/day" and
@@ -115,8 +122,9 @@ def tco_usd(upfront_usd: float, monthly_usd: float, months: float) -> float:
     )
 
 
-def breakeven_month(upfront_a_usd: float, monthly_a_usd: float,
-                    upfront_b_usd: float, monthly_b_usd: float) -> float | None:
+def breakeven_month(
+    upfront_a_usd: float, monthly_a_usd: float, upfront_b_usd: float, monthly_b_usd: float
+) -> float | None:
     """Month at which option A's and B's cumulative costs are equal, or None.
 
     Story 4: "breakeven vs. build at ~18 months": build has the larger upfront

@@ -124,8 +124,7 @@ def _freshness(now: _Instant, newest_ingest_ts: _Instant) -> float:
     age_s = now_s - ts_s
     if age_s < 0:
         raise MetricError(
-            f"newest ingest timestamp is {-age_s:.3f} s after now: "
-            "swapped arguments or clock skew"
+            f"newest ingest timestamp is {-age_s:.3f} s after now: swapped arguments or clock skew"
         )
     return age_s
 
@@ -269,8 +268,9 @@ def all_succeed_probability(failure_probs: Iterable[float]) -> float:
     return fanout_availability(1.0 - _probability("failure_prob", p) for p in failure_probs)
 
 
-def cached_availability(hit_rate: float, cache_availability: float,
-                        call_availability: float) -> float:
+def cached_availability(
+    hit_rate: float, cache_availability: float, call_availability: float
+) -> float:
     """Success of a read-through cache: `hit * A_cache + miss * (A_cache * A_call)`.
 
     Story 004: "Effective success ~ 0.95x0.9999 + 0.05x(0.9999x0.995) ~ 99.94%".

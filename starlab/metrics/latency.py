@@ -77,8 +77,9 @@ def _percentile_sorted(values: list[float], q: float, method: PercentileMethod) 
     return values[lo] + (h - lo) * (values[hi] - values[lo])
 
 
-def percentile(samples: Iterable[float], q: float,
-               method: PercentileMethod | str = PercentileMethod.LINEAR) -> float:
+def percentile(
+    samples: Iterable[float], q: float, method: PercentileMethod | str = PercentileMethod.LINEAR
+) -> float:
     """The q-th percentile (q in [0, 100]) of `samples`, as `numpy.percentile` does.
 
     Raises `MetricError` for no samples, NaN/inf samples or q outside [0, 100].
@@ -121,9 +122,12 @@ class LatencySummary:
     method: str = PercentileMethod.LINEAR.value
 
     @classmethod
-    def from_samples(cls, samples: Iterable[float], unit: str = "ms",
-                     method: PercentileMethod | str = PercentileMethod.LINEAR
-                     ) -> LatencySummary:
+    def from_samples(
+        cls,
+        samples: Iterable[float],
+        unit: str = "ms",
+        method: PercentileMethod | str = PercentileMethod.LINEAR,
+    ) -> LatencySummary:
         """Summarise samples (sorted once). Raises `MetricError` for no or NaN samples."""
         m = PercentileMethod(method)
         values = _sorted_samples(samples)

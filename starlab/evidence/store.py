@@ -1,0 +1,200 @@
+"""Per-story claim files under `reports/latest/claims/` and the git commit they came from.
+
+Each story records its claims independently (`record`), so stories can run in
+any order, alone or in parallel, and `starlab report` merges whatever is
+there. Files are written atomically: a report built while a story is writing
+sees the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from starlab.evidence.claim import STORY_ID, Claim, EvidenceError, jsonable
+from starlab.settings import ROOT, get_settings
+
+__all__ = [
+    "StoryRecord",
+    "claims_dir",
+    "git_commit",
+    "latest_dir",
+    "load_story_records",
+    "natural_key",
+    "plots_dir",
+    "record",
+    "write_json_atomic",
+]
+
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256 object names
+
+
+def latest_dir(reports_dir: Path | None = None) -> Path:
+    """`<reports_dir>/latest`, reports_dir defaulting to the `STARLAB_REPORTS_DIR` setting."""
+    base = reports_dir if reports_dir is not None else get_settings().reports_dir
+    return Path(base) / "latest"
+
+
+def claims_dir(reports_dir: Path | None = None) -> Path:
+    """Where `record` writes one `<story>.json` per story."""
+    return latest_dir(reports_dir) / "claims"
+
+
+def plots_dir(reports_dir: Path | None = None) -> Path:
+    """Where `save_plot` writes PNGs that the HTML report embeds."""
+    return latest_dir(reports_dir) / "plots"
+
+
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key that orders "2-rankings" before "10-x" (numbers compared as numbers)."""
+    parts = re.split(r"(\d+)", text)
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts if p)
+
+
+def git_commit(repo_root: Path = ROOT) -> str | None:
+    """The commit HEAD points at, read from `.git` files; None if unknown.
+
+    Reads the files instead of running `git`: the report must work where git
+    is not installed (a container built from a tarball) and must not depend
+    on the caller's PATH. Handles a `.git` file (worktrees, submodules),
+    loose refs, `packed-refs` and a detached HEAD. An uncommitted work tree is
+    not detected; the commit says which code the run started from.
+    """
+    try:
+        dotgit = repo_root / ".git"
+        if dotgit.is_file():
+            text = dotgit.read_text(encoding="utf-8").strip()
+            if not text.startswith("gitdir:"):
+                return None
+            gitdir = (repo_root / text.removeprefix("gitdir:").strip()).resolve()
+        elif dotgit.is_dir():
+            gitdir = dotgit
+        else:
+            return None
+        head = (gitdir / "HEAD").read_text(encoding="utf-8").strip()
+        if not head.startswith("ref:"):
+            return head if _SHA.fullmatch(head) else None
+        ref = head.removeprefix("ref:").strip()
+        common = gitdir
+        commondir = gitdir / "commondir"
+        if commondir.is_file():
+            common = (gitdir / commondir.read_text(encoding="utf-8").strip()).resolve()
+        for base in (gitdir, common):
+            loose = base / ref
+            if loose.is_file():
+                sha = loose.read_text(encoding="utf-8").strip()
+                return sha if _SHA.fullmatch(sha) else None
+        packed = common / "packed-refs"
+        if packed.is_file():
+            for line in packed.read_text(encoding="utf-8").splitlines():
+                sha, _, name = line.partition(" ")
+                if name.strip() == ref and _SHA.fullmatch(sha):
+                    return sha
+        return None  # a branch with no commit yet
+    except OSError:
+        return None
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON to a temporary file in the same folder, then rename it over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # allow_nan=False: NaN is not JSON and breaks strict readers (jq, browsers).
+    text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRecord:
+    """The claims one story recorded, when, and from which commit."""
+
+    story: str
+    recorded_at: str
+    """ISO 8601 UTC time of `record`."""
+    git_commit: str | None
+    claims: tuple[Claim, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "story": self.story,
+            "recorded_at": self.recorded_at,
+            "git_commit": self.git_commit,
+            "claims": [c.to_dict() for c in self.claims],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "story record") -> StoryRecord:
+        if not isinstance(data, dict) or not isinstance(data.get("claims"), list):
+            raise EvidenceError(f"{source}: expected an object with a 'claims' list")
+        story = data.get("story")
+        if not isinstance(story, str):
+            raise EvidenceError(f"{source}: 'story' is missing")
+        claims = []
+        for i, raw in enumerate(data["claims"]):
+            if not isinstance(raw, dict):
+                raise EvidenceError(f"{source}: claims[{i}] is not an object")
+            try:
+                claims.append(Claim.from_dict(raw))
+            except EvidenceError as e:
+                raise EvidenceError(f"{source}: claims[{i}]: {e}") from None
+        commit = data.get("git_commit")
+        return cls(
+            story=story,
+            recorded_at=str(data.get("recorded_at", "")),
+            git_commit=commit if isinstance(commit, str) else None,
+            claims=tuple(claims),
+        )
+
+
+def record(
+    claims: Iterable[Claim], story: str, reports_dir: Path | None = None, *, repo_root: Path = ROOT
+) -> Path:
+    """Write `story`'s claims to `<reports_dir>/latest/claims/<story>.json`.
+
+    Replaces that story's previous file (a rerun supersedes the last run) and
+    leaves other stories' files alone. Stamps the UTC time and the git commit
+    of `repo_root` (None when unknown). Every claim must belong to `story`.
+    Returns the path written.
+    """
+    if not STORY_ID.fullmatch(story):
+        raise EvidenceError(f"story id {story!r} must match {STORY_ID.pattern}")
+    items = tuple(claims)
+    strays = sorted({c.story for c in items if c.story != story})
+    if strays:
+        raise EvidenceError(f"recording story {story!r} got claims of {', '.join(strays)}")
+    rec = StoryRecord(
+        story=story,
+        recorded_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        git_commit=git_commit(repo_root),
+        claims=items,
+    )
+    path = claims_dir(reports_dir) / f"{story}.json"
+    write_json_atomic(path, jsonable(rec.to_dict(), f"claims of {story}"))
+    return path
+
+
+def load_story_records(reports_dir: Path | None = None) -> list[StoryRecord]:
+    """Every story's record under `latest/claims/`, in natural story order."""
+    folder = claims_dir(reports_dir)
+    records = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as e:
+            raise EvidenceError(f"cannot read claims file {path}: {e}") from None
+        records.append(StoryRecord.from_dict(data, source=str(path)))
+    records.sort(key=lambda r: natural_key(r.story))
+    return records

@@ -1,0 +1,419 @@
+"""Evidence report: comparator logic, per-story files, merge, JSON/MD/HTML output."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from matplotlib.figure import Figure
+
+from starlab.errors import StarlabError
+from starlab.evidence import (
+    Claim,
+    Comparator,
+    EvidenceError,
+    Status,
+    build_report,
+    git_commit,
+    load_story_records,
+    record,
+    save_plot,
+)
+
+SHA_A = "a" * 40
+SHA_B = "0123456789abcdef0123456789abcdef01234567"
+
+
+def make(comparator: str, claimed: Any, measured: Any, **kw: Any) -> Claim:
+    base: dict[str, Any] = {
+        "story": "3-streaming",
+        "claim": "freshness < 5 minutes",
+        "metric": "freshness_p95",
+        "unit": "min",
+        "method": "now - max(ingest_ts)",
+        "command": "starlab stream slo",
+    }
+    base.update(kw)
+    return Claim(comparator=comparator, claimed=claimed, measured=measured, **base)
+
+
+# --- comparators -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("comparator", "claimed", "measured", "expected"),
+    [
+        ("<", 5, 4.99, True),
+        ("<", 5, 5, False),
+        ("<", 5, 6, False),
+        ("<=", 5, 5, True),
+        ("<=", 5, 5.01, False),
+        (">", 99.9, 99.95, True),
+        (">", 99.9, 99.9, False),
+        (">=", 0.999, 0.999, True),
+        (">=", 0.999, 0.998, False),
+        ("==", 0, 0, True),
+        ("==", 0.3, 0.1 + 0.2, True),  # float noise is not a failure
+        ("==", 0, 0.001, False),
+        ("range", (65, 90), 65, True),  # inclusive bounds
+        ("range", (65, 90), 90, True),
+        ("range", (65, 90), 77.5, True),
+        ("range", (65, 90), 64.9, False),
+        ("range", (65, 90), 90.1, False),
+        ("==", "exactly-once", "exactly-once", True),
+        ("==", "exactly-once", "at-least-once", False),
+    ],
+)
+def test_comparators(comparator: str, claimed: Any, measured: Any, expected: bool) -> None:
+    c = make(comparator, claimed, measured)
+    assert c.passed is expected
+    assert c.status is (Status.PASS if expected else Status.FAIL)
+
+
+@pytest.mark.parametrize("comparator", [c.value for c in Comparator])
+def test_missing_measurement_is_never_a_pass(comparator: str) -> None:
+    claimed: Any = (1, 2) if comparator == "range" else 1
+    c = make(comparator, claimed, None)
+    assert c.passed is None
+    assert c.status is Status.NOT_MEASURED
+    assert c.to_dict()["passed"] is None
+    assert c.to_dict()["status"] == "not measured"
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_nan_or_inf_measurement_is_not_measured(bad: float) -> None:
+    c = make("<", 5, bad)
+    assert c.measured is None
+    assert c.status is Status.NOT_MEASURED
+
+
+def test_bool_measurement_compares_as_one_or_zero() -> None:
+    assert make("==", 1, True).passed is True
+    assert make("==", 1, False).passed is False
+
+
+def test_with_measured_fills_value_and_merges_details() -> None:
+    c = make("<", 5, None, details={"window": "10 min"})
+    m = c.with_measured(2.5, samples=120)
+    assert m.passed is True
+    assert m.details == {"window": "10 min", "samples": 120}
+    assert c.measured is None  # the original is unchanged (frozen)
+
+
+@pytest.mark.parametrize(
+    ("comparator", "claimed", "measured", "match"),
+    [
+        ("~", 5, 1, "comparator"),
+        ("range", 5, 1, "pair"),
+        ("range", (90, 65), 70, "lo <= hi"),
+        ("range", (1, 2, 3), 2, "pair"),
+        ("<", "five", 1, "only works with '=='"),
+        ("<", 5, "fast", "string"),
+        ("<", math.nan, 1, "finite"),
+    ],
+)
+def test_invalid_claims_raise(comparator: str, claimed: Any, measured: Any, match: str) -> None:
+    with pytest.raises(EvidenceError, match=match):
+        make(comparator, claimed, measured)
+
+
+@pytest.mark.parametrize("story", ["", "../etc", "a/b", ".hidden"])
+def test_story_id_must_be_a_safe_file_name(story: str) -> None:
+    with pytest.raises(EvidenceError, match="story id"):
+        make("<", 5, 1, story=story)
+
+
+def test_evidence_error_is_a_starlab_error() -> None:
+    assert issubclass(EvidenceError, StarlabError)
+
+
+def test_claimed_and_measured_text() -> None:
+    assert make("range", (65, 90), 70).claimed_text() == "65\u201390 min"
+    assert make("<", 0.1, 0.03, unit="%").claimed_text() == "< 0.1 %"
+    assert make("<", 0.1, 0.03, unit="%").measured_text() == "0.03 %"
+    assert make("<", 5, None).measured_text() == "\u2014"
+
+
+# --- JSON round trip -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        make("range", (65, 90), 72.25, details={"n": 3, "nested": {"p95": 71.0}}),
+        make("<", 5, None),
+        make("==", "exactly-once", "exactly-once"),
+        make(">=", 0.999, 0.9997, unit="ratio"),
+    ],
+)
+def test_json_round_trip(claim: Claim) -> None:
+    text = json.dumps(claim.to_dict())
+    back = Claim.from_dict(json.loads(text))
+    assert back == claim
+    assert back.passed == claim.passed
+
+
+def test_from_dict_recomputes_pass_and_ignores_stored_verdict() -> None:
+    d = make("<", 5, 9).to_dict()
+    d["passed"] = True  # a tampered or stale verdict
+    d["status"] = "pass"
+    assert Claim.from_dict(d).passed is False
+
+
+def test_from_dict_missing_field_raises() -> None:
+    d = make("<", 5, 1).to_dict()
+    del d["command"]
+    with pytest.raises(EvidenceError, match="command"):
+        Claim.from_dict(d)
+
+
+def test_details_with_paths_and_nan_are_written_as_json(tmp_path: Path) -> None:
+    c = make("<", 5, 1, details={"file": Path("data/lake"), "ratio": math.nan, "ids": (1, 2)})
+    assert c.to_dict()["details"] == {"file": "data/lake", "ratio": "nan", "ids": [1, 2]}
+    record([c], "3-streaming", tmp_path, repo_root=tmp_path)
+    json.loads((tmp_path / "latest/claims/3-streaming.json").read_text())  # strict JSON
+
+
+def test_unserialisable_details_raise() -> None:
+    with pytest.raises(EvidenceError, match="details"):
+        make("<", 5, 1, details={"x": object()}).to_dict()
+
+
+# --- record / merge / build ------------------------------------------------------
+
+
+def fake_repo(root: Path, sha: str = SHA_A) -> Path:
+    (root / ".git/refs/heads").mkdir(parents=True)
+    (root / ".git/HEAD").write_text("ref: refs/heads/main\n")
+    (root / ".git/refs/heads/main").write_text(sha + "\n")
+    return root
+
+
+def streaming_claims() -> list[Claim]:
+    return [
+        make("<", 5, 2.4, claim="freshness < 5 minutes (p95)"),
+        make("<", 0.1, 0.03, claim="end-to-end loss < 0.1%", metric="loss_rate", unit="%"),
+        make("<", 3, None, claim="p95 end-to-end < 3 min", metric="e2e_p95"),
+    ]
+
+
+def rankings_claims() -> list[Claim]:
+    return [
+        make("range", (65, 90), 95, story="2-rankings", claim="freshness 65-90 minutes"),
+        make(
+            "<",
+            200,
+            180,
+            story="2-rankings",
+            claim="API p95 < 200 ms | warm cache",
+            metric="api_p95",
+            unit="ms",
+            command="starlab rankings bench --n `1000`",
+        ),
+    ]
+
+
+def test_record_writes_story_file_with_timestamp_and_commit(tmp_path: Path) -> None:
+    repo = fake_repo(tmp_path / "repo")
+    path = record(streaming_claims(), "3-streaming", tmp_path / "reports", repo_root=repo)
+    assert path == tmp_path / "reports/latest/claims/3-streaming.json"
+    data = json.loads(path.read_text())
+    assert data["story"] == "3-streaming"
+    assert data["git_commit"] == SHA_A
+    assert data["recorded_at"].endswith("+00:00")
+    assert [c["claim"] for c in data["claims"]] == [c.claim for c in streaming_claims()]
+
+
+def test_record_overwrites_only_its_own_story(tmp_path: Path) -> None:
+    record(streaming_claims(), "3-streaming", tmp_path, repo_root=tmp_path)
+    record(rankings_claims(), "2-rankings", tmp_path, repo_root=tmp_path)
+    record(streaming_claims()[:1], "3-streaming", tmp_path, repo_root=tmp_path)
+    by_story = {r.story: r for r in load_story_records(tmp_path)}
+    assert len(by_story["3-streaming"].claims) == 1
+    assert len(by_story["2-rankings"].claims) == 2
+    assert by_story["3-streaming"].git_commit is None  # tmp_path has no .git
+
+
+def test_record_rejects_claims_of_another_story(tmp_path: Path) -> None:
+    with pytest.raises(EvidenceError, match="2-rankings"):
+        record(rankings_claims(), "3-streaming", tmp_path, repo_root=tmp_path)
+
+
+def test_build_report_merges_two_stories(tmp_path: Path) -> None:
+    record(streaming_claims(), "3-streaming", tmp_path, repo_root=fake_repo(tmp_path / "r"))
+    record(rankings_claims(), "2-rankings", tmp_path, repo_root=tmp_path)
+    built = build_report(tmp_path)
+
+    entries = json.loads(built.json_path.read_text())
+    assert isinstance(entries, list)
+    # natural story order, then each story's own claim order
+    assert [(e["story"], e["claim"]) for e in entries] == [
+        (c.story, c.claim) for c in rankings_claims() + streaming_claims()
+    ]
+    required = {
+        "story",
+        "claim",
+        "metric",
+        "unit",
+        "claimed",
+        "measured",
+        "passed",
+        "method",
+        "command",
+    }
+    assert all(required <= e.keys() for e in entries)
+    assert [e["status"] for e in entries] == ["fail", "pass", "pass", "pass", "not measured"]
+    assert entries[2]["git_commit"] == SHA_A
+    assert entries[0]["git_commit"] is None
+    assert built.counts == {Status.PASS: 3, Status.FAIL: 1, Status.NOT_MEASURED: 1}
+    assert not built.all_passed
+
+
+def test_stories_sort_naturally(tmp_path: Path) -> None:
+    # "10-..." sorts after "2-..." (a plain string sort would put it first).
+    record([make("<", 5, 1, story="10-extra")], "10-extra", tmp_path, repo_root=tmp_path)
+    record(rankings_claims(), "2-rankings", tmp_path, repo_root=tmp_path)
+    assert [r.story for r in load_story_records(tmp_path)] == ["2-rankings", "10-extra"]
+    md = build_report(tmp_path).md_path.read_text()
+    assert md.index("## 2-rankings") < md.index("## 10-extra")
+
+
+def test_evidence_json_round_trips_to_claims(tmp_path: Path) -> None:
+    record(streaming_claims(), "3-streaming", tmp_path, repo_root=tmp_path)
+    built = build_report(tmp_path)
+    entries = json.loads(built.json_path.read_text())
+    assert [Claim.from_dict(e) for e in entries] == streaming_claims()
+
+
+def test_markdown_and_html_contain_every_claim(tmp_path: Path) -> None:
+    record(streaming_claims(), "3-streaming", tmp_path, repo_root=tmp_path)
+    record(rankings_claims(), "2-rankings", tmp_path, repo_root=tmp_path)
+    built = build_report(tmp_path)
+    md = built.md_path.read_text()
+    page = built.html_path.read_text()
+
+    assert md.index("## 2-rankings") < md.index("## 3-streaming")
+    assert "| claim | claimed | measured | pass | how | command |" in md
+    assert "API p95 < 200 ms \\| warm cache" in md  # pipe escaped, row intact
+    assert "| `` starlab rankings bench --n `1000` `` |" in md  # backticks in a command
+    assert "| freshness < 5 minutes (p95) | < 5 min | 2.4 min | PASS |" in md
+    assert "| freshness 65-90 minutes | 65\u201390 min | 95 min | FAIL |" in md
+    assert "| p95 end-to-end < 3 min | < 3 min | \u2014 | NOT MEASURED |" in md
+    assert "5 claims: 3 pass, 1 fail, 1 not measured." in md
+
+    for c in streaming_claims() + rankings_claims():
+        assert f"| {c.claim.replace('|', chr(92) + '|')} |" in md
+        assert c.claim.replace("<", "&lt;") in page
+    assert '<tr class="fail">' in page
+    assert '<tr class="not-measured">' in page
+    assert page.count('<tr class="pass">') == 3
+    assert "<code>starlab stream slo</code>" in page
+    assert "<script" not in page  # self-contained, static
+
+
+def test_html_escapes_claim_text(tmp_path: Path) -> None:
+    c = make("<", 5, 1, claim="<b>bold</b> & co")
+    record([c], "3-streaming", tmp_path, repo_root=tmp_path)
+    page = build_report(tmp_path).html_path.read_text()
+    assert "&lt;b&gt;bold&lt;/b&gt; &amp; co" in page
+    assert "<b>bold</b>" not in page
+
+
+def test_build_report_without_claims_raises(tmp_path: Path) -> None:
+    with pytest.raises(EvidenceError, match="no claims recorded"):
+        build_report(tmp_path)
+
+
+def test_build_report_names_a_corrupt_file(tmp_path: Path) -> None:
+    folder = tmp_path / "latest/claims"
+    folder.mkdir(parents=True)
+    (folder / "1-contracts.json").write_text("{not json")
+    with pytest.raises(EvidenceError, match=re.escape("1-contracts.json")):
+        build_report(tmp_path)
+
+
+def test_reports_dir_defaults_to_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from starlab.settings import get_settings
+
+    monkeypatch.setenv("STARLAB_REPORTS_DIR", str(tmp_path / "rep"))
+    get_settings.cache_clear()
+    try:
+        path = record(streaming_claims(), "3-streaming", repo_root=tmp_path)
+        assert path == tmp_path / "rep/latest/claims/3-streaming.json"
+        assert build_report().json_path == tmp_path / "rep/latest/evidence.json"
+    finally:
+        get_settings.cache_clear()
+
+
+# --- plots -----------------------------------------------------------------------
+
+
+def test_save_plot_and_html_embeds_it(tmp_path: Path) -> None:
+    fig = Figure(figsize=(2, 1.5))
+    fig.add_subplot().plot([0, 1, 2], [3, 1, 2])
+    path = save_plot(fig, "3-streaming-freshness", tmp_path)
+    assert path == tmp_path / "latest/plots/3-streaming-freshness.png"
+    png = path.read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+
+    record(streaming_claims(), "3-streaming", tmp_path, repo_root=tmp_path)
+    built = build_report(tmp_path)
+    page = built.html_path.read_text()
+    assert f"data:image/png;base64,{base64.b64encode(png).decode()}" in page
+    # shown inside the story's section, not under "Other plots"
+    section = page[page.index('<section id="3-streaming">') :]
+    assert "3-streaming-freshness" in section[: section.index("</section>")]
+    assert "Other plots" not in page
+    assert "![3-streaming-freshness](plots/3-streaming-freshness.png)" in built.md_path.read_text()
+
+
+def test_plot_of_unknown_story_goes_to_other_plots(tmp_path: Path) -> None:
+    fig = Figure(figsize=(1, 1))
+    save_plot(fig, "overview.png", tmp_path)
+    record(streaming_claims(), "3-streaming", tmp_path, repo_root=tmp_path)
+    page = build_report(tmp_path).html_path.read_text()
+    assert page.index("Other plots") < page.index('alt="overview"')
+
+
+def test_save_plot_rejects_path_names(tmp_path: Path) -> None:
+    with pytest.raises(EvidenceError, match="plot name"):
+        save_plot(Figure(), "../escape", tmp_path)
+
+
+# --- git commit ------------------------------------------------------------------
+
+
+def test_git_commit_loose_ref(tmp_path: Path) -> None:
+    assert git_commit(fake_repo(tmp_path, SHA_B)) == SHA_B
+
+
+def test_git_commit_packed_ref(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git/HEAD").write_text("ref: refs/heads/main\n")
+    (tmp_path / ".git/packed-refs").write_text(
+        f"# pack-refs with: peeled fully-peeled sorted\n{SHA_A} refs/heads/other\n"
+        f"{SHA_B} refs/heads/main\n"
+    )
+    assert git_commit(tmp_path) == SHA_B
+
+
+def test_git_commit_detached_head_and_worktree_file(tmp_path: Path) -> None:
+    gitdir = tmp_path / "elsewhere"
+    gitdir.mkdir()
+    (gitdir / "HEAD").write_text(SHA_B + "\n")
+    repo = tmp_path / "wt"
+    repo.mkdir()
+    (repo / ".git").write_text("gitdir: ../elsewhere\n")
+    assert git_commit(repo) == SHA_B
+
+
+def test_git_commit_none_without_repo_or_commit(tmp_path: Path) -> None:
+    assert git_commit(tmp_path) is None
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git/HEAD").write_text("ref: refs/heads/main\n")  # unborn branch
+    assert git_commit(tmp_path) is None
