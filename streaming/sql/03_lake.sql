@@ -1,0 +1,23 @@
+-- Deduplicated events (late ones included) as Parquet, partitioned by UTC
+-- event date: the lake dbt reads. The file sink writes in-progress files and
+-- publishes them only when a checkpoint completes, so a crash never leaves a
+-- half-written or doubled file visible (exactly-once).
+CREATE TABLE lake_events (
+  event_id    STRING,
+  user_id     STRING,
+  item_id     STRING,
+  event_type  STRING,
+  event_ts    TIMESTAMP(3),
+  ingest_ts   TIMESTAMP(3),
+  platform    STRING,
+  session_id  STRING,
+  dwell_ms    INT,
+  produce_ts  TIMESTAMP_LTZ(3),
+  event_date  STRING
+) PARTITIONED BY (event_date) WITH (
+  'connector' = 'filesystem',
+  'path' = '${lake_events_uri}',
+  'format' = 'parquet',
+  'sink.rolling-policy.rollover-interval' = '10 min',
+  'sink.rolling-policy.check-interval' = '1 min'
+);
