@@ -117,10 +117,14 @@ def read_all(
             if time.monotonic() > deadline:
                 raise TransientError(f"reading {topic} timed out at {position} of {targets}")
             msgs = c.consume(num_messages=5000, timeout=0.5)
-            if not msgs and time.monotonic() - last_msg > idle_timeout_s:
-                # With transactions, control records occupy offsets that a
-                # consumer never sees: stop once nothing more arrives.
-                return
+            if not msgs:
+                # Transaction markers occupy offsets no message is returned
+                # for; the client's position moves past them, so ask it.
+                for tp in c.position([TopicPartition(topic, p) for p in targets]):
+                    if tp.offset >= 0:
+                        position[tp.partition] = max(position[tp.partition], tp.offset)
+                if time.monotonic() - last_msg > idle_timeout_s:
+                    return
             for msg in msgs:
                 if msg.error():
                     raise StackError(f"reading {topic}: {msg.error()}")

@@ -98,7 +98,7 @@ class Sink(str, Enum):
 def generate(
     events: int = typer.Option(10_000, help="Unique valid events (duplicates/malformed on top)."),
     seed: int = typer.Option(7, help="Random seed: same seed, same data."),
-    rate: float = typer.Option(50.0, help="Events per second of simulated event time."),
+    rate: float = typer.Option(5.0, help="Events per second of simulated event time."),
     users: int = typer.Option(2_000, help="Distinct users."),
     items: int = typer.Option(300, help="Distinct items."),
     duplicate_rate: float = typer.Option(0.02, help="Fraction of events re-sent by a client retry."),

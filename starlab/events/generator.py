@@ -38,6 +38,7 @@ EmissionKind = Literal["valid", "duplicate", "malformed"]
 OUT_OF_ORDER_DELAY_MS = (30_000, 8 * 60_000)
 LATE_DELAY_MS = (15 * 60_000, 40 * 60_000)
 NORMAL_DELAY_MS = (0, 3_000)
+LATE_WARMUP_RECORDS = 1_000
 DUPLICATE_GAP = (1, 400)
 """A retry arrives 1 to 400 emissions after the original."""
 
@@ -57,7 +58,7 @@ class GeneratorConfig:
     items: int = 300
     start_ms: int = 1_767_225_600_000
     """Event-time start; default 2026-01-01T00:00:00Z so runs are reproducible."""
-    rate_per_s: float = 50.0
+    rate_per_s: float = 5.0
     """Events per second of simulated event time."""
     duplicate_rate: float = 0.02
     out_of_order_rate: float = 0.05
@@ -203,12 +204,12 @@ class Generator:
             return "share"
         return "impression"
 
-    def _delay_ms(self, elapsed_ms: int) -> tuple[int, str]:
+    def _delay_ms(self, seq: int) -> tuple[int, str]:
         rng, cfg = self._rng, self.cfg
         roll = rng.random()
-        # Late events need the stream to be older than their delay, or they
-        # would land before the first watermark and not be late at all.
-        if roll < cfg.late_rate and elapsed_ms > LATE_DELAY_MS[1] + 60_000:
+        # No late event among the first records: each partition needs some
+        # on-time data before its watermark exists to be "behind".
+        if roll < cfg.late_rate and seq >= LATE_WARMUP_RECORDS:
             return rng.randint(*LATE_DELAY_MS), "late"
         if roll < cfg.late_rate + cfg.out_of_order_rate:
             return rng.randint(*OUT_OF_ORDER_DELAY_MS), "out_of_order"
@@ -262,7 +263,7 @@ class Generator:
             else:
                 item = rng.choices(self.items, cum_weights=self._item_cum)[0]
                 user = rng.choices(self.users, cum_weights=self._user_cum)[0]
-                delay, lateness = self._delay_ms(ingest_ms - cfg.start_ms)
+                delay, lateness = self._delay_ms(seq)
                 event_type = self._event_type(item)
                 event = Event(
                     event_id=f"e{cfg.seed:x}-{unique:09d}",
