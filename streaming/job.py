@@ -106,7 +106,14 @@ class FlinkJob:
         cfg_path = self.base / "job.json"
         cfg_path.write_text(json.dumps(self.config(restore), indent=2))
         log_offset = self.proc.log_file.stat().st_size if self.proc.log_file.exists() else 0
-        self.proc.start([str(python), str(JOB_SCRIPT), "--config", str(cfg_path)], cwd=ROOT)
+        # Flink's own logs (checkpoint durations, restores) beside starlab's.
+        flink_logs = (self.settings.logs_dir / "flink").resolve()
+        flink_logs.mkdir(parents=True, exist_ok=True)
+        self.proc.start(
+            [str(python), str(JOB_SCRIPT), "--config", str(cfg_path)],
+            env={"FLINK_LOG_DIR": str(flink_logs)},
+            cwd=ROOT,
+        )
 
         def started() -> bool:
             text = self._log_since(log_offset)
@@ -127,6 +134,18 @@ class FlinkJob:
     def _error_line(text: str) -> str:
         lines = [ln for ln in text.splitlines() if "Caused by" in ln or "Exception:" in ln]
         return (lines[-1] if lines else text.strip().splitlines()[-1:] or ["no output"])[-1][:400]
+
+    def wait_ready(self, timeout_s: float = 120) -> Path:
+        """Wait for the first completed checkpoint: tasks deployed, state backend up."""
+        def ready() -> bool:
+            if self.proc.pid() is None:
+                raise JobError(f"{self.name} died while starting; see {self.proc.log_file}")
+            return self.latest_checkpoint() is not None
+
+        wait_until(ready, timeout_s, f"{self.name} first checkpoint", interval_s=0.5)
+        ckpt = self.latest_checkpoint()
+        assert ckpt is not None
+        return ckpt
 
     def running(self) -> bool:
         return self.proc.pid() is not None

@@ -34,14 +34,26 @@ CREATE TABLE events (
   'value.avro-confluent.schema' = '${avro_schema}'
 );
 
+-- Lateness is decided right after the source, where the watermark is the
+-- source subtask's own (emitted per event). Past the hash exchange of the
+-- dedup, the watermark would be the minimum over all source subtasks, which
+-- after a restore (watermarks are not checkpointed) stays unset until every
+-- subtask has read a record, and late events read meanwhile would pass.
+CREATE TEMPORARY VIEW classified AS
+SELECT *,
+       CURRENT_WATERMARK(event_ts) IS NOT NULL
+         AND event_ts < CURRENT_WATERMARK(event_ts) AS is_late,
+       CAST(CURRENT_WATERMARK(event_ts) AS TIMESTAMP(3)) AS watermark_ts
+FROM events;
+
 -- Keep-first dedup on event_id: ROW_NUMBER over processing time with rn = 1
 -- becomes Flink's append-only Deduplicate operator (no retractions). Its
 -- state per event_id is bounded by table.exec.state.ttl (see flink_job.py).
 CREATE TEMPORARY VIEW deduped AS
 SELECT event_id, user_id, item_id, event_type, event_ts, ingest_ts, platform,
-       session_id, dwell_ms, produce_ts
+       session_id, dwell_ms, produce_ts, is_late, watermark_ts
 FROM (
   SELECT *, ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY proc_time ASC) AS rn
-  FROM events
+  FROM classified
 )
 WHERE rn = 1;

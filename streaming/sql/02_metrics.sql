@@ -22,6 +22,7 @@ CREATE TABLE item_metrics_1m (
   max_event_ts   TIMESTAMP(3),
   max_ingest_ts  TIMESTAMP(3),
   max_produce_ts TIMESTAMP_LTZ(3),
+  max_watermark_ts TIMESTAMP(3),
   PRIMARY KEY (item_id, window_start) NOT ENFORCED
 ) WITH (
   'connector' = 'upsert-kafka',
@@ -38,5 +39,4 @@ CREATE TABLE item_metrics_1m (
 );
 
 CREATE TEMPORARY VIEW on_time AS
-SELECT * FROM deduped
-WHERE CURRENT_WATERMARK(event_ts) IS NULL OR event_ts >= CURRENT_WATERMARK(event_ts);
+SELECT * FROM deduped WHERE NOT is_late;

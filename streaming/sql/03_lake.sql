@@ -13,6 +13,8 @@ CREATE TABLE lake_events (
   session_id  STRING,
   dwell_ms    INT,
   produce_ts  TIMESTAMP_LTZ(3),
+  is_late     BOOLEAN,   -- behind the watermark: in the lake, not in the stream metrics
+  watermark_ts TIMESTAMP(3),  -- the source watermark when the event was read
   event_date  STRING
 ) PARTITIONED BY (event_date) WITH (
   'connector' = 'filesystem',

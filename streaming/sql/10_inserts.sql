@@ -18,19 +18,20 @@ SELECT
   SUM(CAST(dwell_ms AS BIGINT)) AS dwell_ms_total,
   MAX(event_ts) AS max_event_ts,
   MAX(ingest_ts) AS max_ingest_ts,
-  MAX(produce_ts) AS max_produce_ts
+  MAX(produce_ts) AS max_produce_ts,
+  MAX(watermark_ts) AS max_watermark_ts
 FROM on_time
 GROUP BY item_id, FLOOR(event_ts TO MINUTE);
 
 INSERT INTO lake_events
 SELECT event_id, user_id, item_id, event_type, event_ts, ingest_ts, platform,
-       session_id, dwell_ms, produce_ts, DATE_FORMAT(event_ts, 'yyyy-MM-dd')
+       session_id, dwell_ms, produce_ts, is_late, watermark_ts,
+       DATE_FORMAT(event_ts, 'yyyy-MM-dd')
 FROM deduped;
 
 INSERT INTO late_events
 SELECT event_id, user_id, item_id, event_type, event_ts, ingest_ts, platform,
-       session_id, dwell_ms, produce_ts,
-       CAST(CURRENT_WATERMARK(event_ts) AS TIMESTAMP(3)),
-       TIMESTAMPDIFF(SECOND, event_ts, CAST(CURRENT_WATERMARK(event_ts) AS TIMESTAMP(3))) * 1000
+       session_id, dwell_ms, produce_ts, watermark_ts,
+       TIMESTAMPDIFF(SECOND, event_ts, watermark_ts) * 1000
 FROM deduped
-WHERE event_ts < CURRENT_WATERMARK(event_ts);
+WHERE is_late;

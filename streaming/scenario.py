@@ -1,0 +1,243 @@
+"""One end-to-end streaming run: live producer -> Flink job -> verify, with faults.
+
+`starlab stream run` and the fault test use this. Events are produced in real
+time (event time = now, paced at `rate` records/s), so freshness and
+end-to-end latency are real wall-clock figures. Faults are injected from a
+side thread at fractions of the run while the producer keeps going:
+
+- `kill-job@F`: SIGKILL the job process tree, start a new one that restores
+  from the newest retained checkpoint;
+- `kill-broker@F`: SIGKILL the Kafka broker and start it again;
+- `stall@F:S`: SIGSTOP the job for S seconds (a hung job), then SIGCONT.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from starlab.errors import ConfigError, StarlabError
+from starlab.events.generator import Generator, GeneratorConfig, Manifest
+from starlab.kafka_io import delete_topics
+from starlab.metrics import LatencySummary
+from starlab.settings import Settings
+from starlab.stack.components import Kafka
+from streaming.job import FlinkJob, JobOptions
+from streaming.producer import EdgeProducer, stream_topics
+from streaming.slo import Rule, SloMonitor, load_rules
+from streaming.verify import VerifyReport, verify
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: str
+    at: float
+    """Fraction of the records produced when the fault starts."""
+    duration_s: float = 0.0
+
+    @classmethod
+    def parse(cls, text: str) -> Fault:
+        """`kill-job@0.3`, `kill-broker@0.6`, `stall@0.5:20`."""
+        try:
+            kind, rest = text.split("@", 1)
+            at, _, dur = rest.partition(":")
+            fault = cls(kind, float(at), float(dur or 0))
+        except ValueError:
+            raise ConfigError(f"bad fault {text!r}: use kill-job@0.3, kill-broker@0.6 or stall@0.5:20") from None
+        if fault.kind not in ("kill-job", "kill-broker", "stall") or not 0 <= fault.at <= 1:
+            raise ConfigError(f"bad fault {text!r}: kind kill-job|kill-broker|stall, position 0..1")
+        return fault
+
+
+@dataclass
+class RunOptions:
+    events: int = 20_000
+    rate: float = 2_000.0
+    """Records per second sent in real time."""
+    seed: int = 7
+    checkpoint_interval_ms: int = 5_000
+    delivery_guarantee: str = "exactly-once"
+    lateness_ms: int = 10 * 60_000
+    late_rate: float = 0.01
+    faults: list[Fault] = field(default_factory=list)
+    rules: list[Rule] | None = None
+    catch_up_timeout_s: float = 300.0
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    manifest: Manifest
+    report: VerifyReport
+    produce_s: float
+    produced_per_s: float
+    latency_ms: LatencySummary | None
+    freshness_p95_s: float | None
+    freshness_max_s: float | None
+    max_lag: int
+    alerts: list[dict[str, object]]
+    faults_done: list[str]
+    restored_from: list[str]
+    options: RunOptions
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "run_id": self.run_id,
+            "events": self.report.expected_unique,
+            "verify": self.report.to_dict(),
+            "produced_per_s": round(self.produced_per_s),
+            "latency_ms": self.latency_ms.to_dict() if self.latency_ms else None,
+            "freshness_p95_s": self.freshness_p95_s,
+            "max_lag": self.max_lag,
+            "alerts": self.alerts,
+            "faults": self.faults_done,
+            "restored_from": self.restored_from,
+        }
+
+
+def reset_stream(settings: Settings, job: FlinkJob) -> None:
+    """Fresh topics, lake and checkpoints, so a run compares with its own manifest."""
+    job.stop()
+    delete_topics(settings, [t.name for t in stream_topics(settings)])
+    shutil.rmtree(job.lake_events_dir, ignore_errors=True)
+    shutil.rmtree(job.base, ignore_errors=True)
+
+
+def _signal_job(job: FlinkJob, sig: signal.Signals) -> None:
+    pid = job.proc.pid()
+    if pid is not None:
+        os.killpg(pid, sig)
+
+
+def run_stream(settings: Settings, opts: RunOptions, progress: Progress = print) -> RunResult:
+    run_id = uuid.uuid4().hex[:8]
+    job = FlinkJob(
+        settings,
+        JobOptions(
+            checkpoint_interval_ms=opts.checkpoint_interval_ms,
+            lateness_ms=opts.lateness_ms,
+            delivery_guarantee=opts.delivery_guarantee,
+            group_id=f"starlab-flink-{run_id}",
+        ),
+    )
+    reset_stream(settings, job)
+    producer = EdgeProducer(settings)  # creates the topics
+    progress(f"run {run_id}: starting the Flink job (checkpoints every {opts.checkpoint_interval_ms} ms)")
+    job.start()
+    job.wait_ready()
+    monitor = SloMonitor(settings, group=job.options.group_id, rules=opts.rules or load_rules(),
+                         log_path=settings.logs_dir / f"alerts-{run_id}.jsonl").start()
+
+    cfg = GeneratorConfig(seed=opts.seed, events=opts.events, start_ms=int(time.time() * 1000),
+                          rate_per_s=opts.rate, late_rate=opts.late_rate)
+    gen = Generator(cfg)
+    emissions = list(gen.emissions())  # ground truth is complete before we start
+    total = len(emissions)
+    faults = sorted(opts.faults, key=lambda f: f.at)
+    faults_done: list[str] = []
+    restored: list[str] = []
+    fault_threads: list[threading.Thread] = []
+    errors: list[BaseException] = []
+
+    def inject(f: Fault) -> None:
+        try:
+            t0 = time.monotonic()
+            if f.kind == "kill-job":
+                job.kill()
+                ckpt = job.latest_checkpoint()
+                job.start(restore=True)
+                restored.append(str(ckpt))
+            elif f.kind == "kill-broker":
+                broker = Kafka(settings)
+                broker.proc.kill()
+                time.sleep(2)
+                broker.start()
+            elif f.kind == "stall":
+                _signal_job(job, signal.SIGSTOP)
+                time.sleep(f.duration_s)
+                _signal_job(job, signal.SIGCONT)
+            faults_done.append(f"{f.kind}@{f.at} took {time.monotonic() - t0:.1f}s")
+            progress(f"fault {f.kind}@{f.at} done in {time.monotonic() - t0:.1f}s")
+        except BaseException as exc:  # surfaced after the run
+            errors.append(exc)
+
+    t_start = time.monotonic()
+    for i, emission in enumerate(emissions):
+        # Real-time pacing: emission i is due at t_start + i / rate.
+        due = t_start + i / opts.rate
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        while faults and i >= faults[0].at * total:
+            f = faults.pop(0)
+            progress(f"fault {f.kind}@{f.at} at record {i:,}")
+            th = threading.Thread(target=inject, args=(f,), daemon=True)
+            th.start()
+            fault_threads.append(th)
+        producer.send(emission.raw)
+        if i and i % 50_000 == 0:
+            progress(f"{i:,}/{total:,} records sent")
+    stats = producer.flush(timeout_s=120)
+    produce_s = time.monotonic() - t_start
+    produce_end_wall = time.time()
+    for th in fault_threads:
+        th.join(timeout=180)
+    if errors:
+        job.stop()
+        monitor.stop()
+        raise StarlabError(f"fault injection failed: {errors[0]}")
+    if stats.delivery_failures:
+        progress(f"WARNING: {stats.delivery_failures} delivery failures {dict(stats.failure_errors)}")
+    progress(f"produced {total:,} records in {produce_s:.1f}s; waiting for the job to catch up")
+
+    deadline = time.monotonic() + opts.catch_up_timeout_s
+    while True:
+        s = monitor.samples[-1] if monitor.samples else None
+        if s is not None and s.consumer_lag == 0 and s.at > time.time() - 2:
+            break
+        if not job.running():
+            raise StarlabError(f"the Flink job died; see {job.proc.log_file}")
+        if time.monotonic() > deadline:
+            raise StarlabError(f"job did not catch up within {opts.catch_up_timeout_s:.0f}s (lag {s})")
+        time.sleep(1)
+    # Offsets are committed when a checkpoint completes; the same checkpoint
+    # commits the output transactions. One more interval for the last files.
+    time.sleep(opts.checkpoint_interval_ms / 1000 + 2)
+    report = verify(settings, gen.manifest, job.lake_events_dir)
+    for _ in range(5):
+        if report.ok:
+            break
+        time.sleep(opts.checkpoint_interval_ms / 1000)
+        report = verify(settings, gen.manifest, job.lake_events_dir)
+    monitor.stop()
+    job.stop()
+
+    # Freshness while data flows: once the producer stops, "now - newest event"
+    # grows by definition and says nothing about the pipeline.
+    window_end = produce_end_wall + opts.checkpoint_interval_ms / 1000
+    fresh = [x.freshness_s for x in monitor.samples if x.freshness_s is not None and x.at <= window_end]
+    from starlab.metrics import percentile
+
+    return RunResult(
+        run_id=run_id,
+        manifest=gen.manifest,
+        report=report,
+        produce_s=produce_s,
+        produced_per_s=total / produce_s,
+        latency_ms=LatencySummary.from_samples(monitor.latencies_ms, unit="ms") if monitor.latencies_ms else None,
+        freshness_p95_s=percentile(fresh, 95) if fresh else None,
+        freshness_max_s=max(fresh) if fresh else None,
+        max_lag=max((x.consumer_lag for x in monitor.samples), default=0),
+        alerts=[e.__dict__ for e in monitor.evaluator.events],
+        faults_done=faults_done,
+        restored_from=restored,
+        options=opts,
+    )
