@@ -202,6 +202,7 @@ def run_stream(settings: Settings, opts: RunOptions, progress: Progress = print)
     while True:
         s = monitor.samples[-1] if monitor.samples else None
         if s is not None and s.consumer_lag == 0 and s.at > time.time() - 2:
+            monitor.alerting = False
             break
         if not job.running():
             raise StarlabError(f"the Flink job died; see {job.proc.log_file}")

@@ -153,6 +153,9 @@ class SloMonitor:
     samples: list[Sample] = field(default_factory=list)
     newest_event_ms: float | None = None
     outputs_seen: int = 0
+    alerting: bool = True
+    """Off once the input has stopped: "now - newest event" then grows by
+    definition, and a scripted run ends rather than going stale."""
 
     def __post_init__(self) -> None:
         self.evaluator = AlertEvaluator(self.rules, on_event=self._log_event)
@@ -210,7 +213,8 @@ class SloMonitor:
         metrics = {"consumer_lag": float(s.consumer_lag)}
         if fresh is not None:
             metrics["freshness_s"] = fresh
-        self.evaluator.observe(metrics, now)
+        if self.alerting:
+            self.evaluator.observe(metrics, now)
         self.samples.append(s)
         return s
 

@@ -29,6 +29,16 @@ app = typer.Typer(
 )
 
 
+def _add_story_groups() -> None:
+    # The CLI is the one place that imports the story folders.
+    from streaming.cli import app as stream_app
+
+    app.add_typer(stream_app, name="stream")
+
+
+_add_story_groups()
+
+
 def _progress(msg: str) -> None:
     console.print(f"[dim]·[/dim] {msg}")
 
