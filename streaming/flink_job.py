@@ -20,7 +20,9 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import signal
 import sys
+import threading
 from pathlib import Path
 from string import Template
 
@@ -108,11 +110,30 @@ def main(argv: list[str] | None = None) -> int:
     for stmt in inserts:
         stmt_set.add_insert_sql(stmt)
     result = stmt_set.execute()
-    job_id = result.get_job_client().get_job_id()
-    print(f"STARLAB_JOB_STARTED {job_id}", flush=True)
-    result.wait()
-    print("STARLAB_JOB_FINISHED", flush=True)
-    return 0
+    client = result.get_job_client()
+    print(f"STARLAB_JOB_STARTED {client.get_job_id()}", flush=True)
+
+    # SIGTERM means "stop cleanly": stop-with-savepoint takes a final
+    # checkpoint that commits the open Kafka transactions. A plain kill would
+    # leave a transaction open, and read_committed consumers cannot read past
+    # an open transaction until the broker times it out (up to 15 min).
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    while True:
+        status = client.get_job_status().result()
+        if status.is_globally_terminal_state():
+            print(f"STARLAB_JOB_FINISHED {status.name}", flush=True)
+            return 0 if status.name == "FINISHED" else 1
+        if stop.is_set():
+            # PyFlink 2.2's stop_with_savepoint wrapper misses the format
+            # argument the Java API has had since 1.15: call Java directly.
+            from pyflink.java_gateway import get_gateway
+
+            fmt = get_gateway().jvm.org.apache.flink.core.execution.SavepointFormatType.CANONICAL
+            path = client._j_job_client.stopWithSavepoint(False, str(cfg["savepoint_dir"]), fmt).get()
+            print(f"STARLAB_JOB_STOPPED {path}", flush=True)
+            return 0
+        stop.wait(0.5)
 
 
 if __name__ == "__main__":

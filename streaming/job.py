@@ -9,6 +9,8 @@ checkpoint.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +90,7 @@ class FlinkJob:
             "delivery_guarantee": o.delivery_guarantee,
             "checkpoint_interval_ms": o.checkpoint_interval_ms,
             "checkpoint_dir": str(self.checkpoint_dir),
+            "savepoint_dir": f"file://{self.base / 'savepoints'}",
             "parallelism": o.parallelism,
             "state_ttl_ms": o.state_ttl_ms,
             "txn_prefix": f"starlab-{self.name}-{self.settings.metrics_topic}",
@@ -158,11 +161,24 @@ class FlinkJob:
                 raise JobError(f"{self.name} did not finish within {timeout_s:.0f}s")
             time.sleep(0.5)
         text = self.proc.log_file.read_text(errors="replace")
-        if "STARLAB_JOB_FINISHED" not in text.rsplit("=== starting", 1)[-1]:
+        if "STARLAB_JOB_FINISHED FINISHED" not in text.rsplit("=== starting", 1)[-1]:
             raise JobError(f"{self.name} ended without finishing: {self._error_line(text)}")
 
-    def stop(self) -> bool:
-        return self.proc.stop(timeout_s=15)
+    def stop(self, timeout_s: float = 60) -> bool:
+        """Stop with a savepoint (commits open transactions), then make sure.
+
+        SIGTERM goes to the Python driver only: sent to the process group, it
+        would take the JVM down before the savepoint is taken.
+        """
+        pid = self.proc.pid()
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while self.proc.pid() is not None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.proc.stop(timeout_s=10)  # the JVM, or a driver that hung
+        return True
 
     def kill(self) -> None:
         """SIGKILL the job process tree: a crash, not a shutdown."""

@@ -33,9 +33,11 @@ renamed as (
         cast(platform as varchar) as platform,
         cast(session_id as varchar) as session_id,
         cast(dwell_ms as integer) as dwell_ms,
-        -- TIMESTAMPTZ -> naive TIMESTAMP in UTC, independent of session zone
-        timezone('UTC', event_ts) as event_at,
-        timezone('UTC', ingest_ts) as ingested_at,
+        -- -> naive TIMESTAMP in UTC. The generator writes TIMESTAMPTZ, the
+        -- Flink lake sink naive UTC TIMESTAMPs; the cast to timestamptz reads
+        -- a naive value as UTC (the profile pins TimeZone to UTC).
+        timezone('UTC', cast(event_ts as timestamptz)) as event_at,
+        timezone('UTC', cast(ingest_ts as timestamptz)) as ingested_at,
         cast(event_date as date) as event_date,
         filename as source_file
     from source
