@@ -71,7 +71,8 @@ def _stream(settings: Settings, events: int, progress: Progress) -> None:
     rep = result.report
     lat = result.latency_ms
     progress(
-        f"verify: lost {rep.lost}, duplicated {rep.duplicated}, late {rep.late_captured}/{rep.expected_late}, "
+        f"verify: lost {rep.lost}, duplicated {rep.duplicated}, "
+        f"late {rep.late_captured}/{rep.expected_late}, "
         f"metric mismatches {rep.metric_mismatches}; e2e p95 "
         f"{(lat.p95 / 1000 if lat else float('nan')):.1f}s, freshness p95 {result.freshness_p95_s or 0:.1f}s"
     )
@@ -102,6 +103,4 @@ def run_demo(settings: Settings, story: str, events: int, progress: Progress) ->
         step.run(settings, events, progress)
         progress(f"{name} done in {time.monotonic() - t0:.1f}s")
     built = build_report(settings.reports_dir)
-    progress(
-        f"evidence report: {built.md_path} ({built.counts}); open {built.html_path} in a browser"
-    )
+    progress(f"evidence report: {built.md_path} ({built.counts}); open {built.html_path} in a browser")

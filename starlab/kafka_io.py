@@ -129,7 +129,9 @@ def read_all(
                 if msg.error():
                     raise StackError(f"reading {topic}: {msg.error()}")
                 last_msg = time.monotonic()
-                position[msg.partition()] = msg.offset() + 1
+                part, offset = msg.partition(), msg.offset()
+                if part is not None and offset is not None:
+                    position[part] = offset + 1
                 yield msg
     finally:
         c.close()

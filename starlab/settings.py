@@ -17,9 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     """All of starlab's configuration; one attribute per `STARLAB_<NAME>`."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="STARLAB_", env_file=".env", extra="ignore", frozen=True
-    )
+    model_config = SettingsConfigDict(env_prefix="STARLAB_", env_file=".env", extra="ignore", frozen=True)
 
     # --- paths -------------------------------------------------------------
     home: Path = Path(".starlab")

@@ -42,7 +42,10 @@ def claims_from_run(r: RunResult, command: str) -> list[Claim]:
             claimed=300.0,
             comparator="<",
             measured=r.freshness_p95_s,
-            method="now - newest event time in the committed metrics topic, sampled every second while data flowed",
+            method=(
+                "now - newest event time in the committed metrics topic, "
+                "sampled every second while data flowed"
+            ),
             command=command,
             details={"freshness_max_s": r.freshness_max_s, "story_range_s": [120, 240]},
         ),

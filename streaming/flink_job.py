@@ -83,6 +83,7 @@ def configure(t_env: object, cfg: dict[str, object]) -> None:
         # updating Rank, which the append-only lake and late sinks refuse.
         "table.exec.mini-batch.enabled": "false",
     }
+    settings.update({str(k): str(v) for k, v in dict(cfg.get("flink_conf") or {}).items()})
     if cfg.get("restore_from"):
         settings["execution.state-recovery.path"] = str(cfg["restore_from"])
     for key, value in settings.items():
@@ -112,6 +113,13 @@ def main(argv: list[str] | None = None) -> int:
     result = stmt_set.execute()
     client = result.get_job_client()
     print(f"STARLAB_JOB_STARTED {client.get_job_id()}", flush=True)
+
+    if cfg.get("bounded"):
+        # A bounded job ends by itself; the local mini-cluster shuts down
+        # with it, so there is no status left to poll afterwards.
+        result.wait()
+        print("STARLAB_JOB_FINISHED FINISHED", flush=True)
+        return 0
 
     # SIGTERM means "stop cleanly": stop-with-savepoint takes a final
     # checkpoint that commits the open Kafka transactions. A plain kill would

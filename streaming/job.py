@@ -46,6 +46,8 @@ class JobOptions:
     bounded: bool = False
     """Stop at the end offsets seen at start (tests, backfills) instead of running on."""
     group_id: str = "starlab-flink"
+    flink_conf: tuple[tuple[str, str], ...] = ()
+    """Extra Flink configuration (key, value) pairs, applied last."""
 
 
 class FlinkJob:
@@ -96,6 +98,7 @@ class FlinkJob:
             "txn_prefix": f"starlab-{self.name}-{self.settings.metrics_topic}",
             "jars": jars,
             "restore_from": str(restore_from) if restore_from else None,
+            "flink_conf": dict(o.flink_conf),
         }
 
     def start(self, restore: bool = False, timeout_s: float = 120) -> None:
@@ -140,6 +143,7 @@ class FlinkJob:
 
     def wait_ready(self, timeout_s: float = 120) -> Path:
         """Wait for the first completed checkpoint: tasks deployed, state backend up."""
+
         def ready() -> bool:
             if self.proc.pid() is None:
                 raise JobError(f"{self.name} died while starting; see {self.proc.log_file}")

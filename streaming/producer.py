@@ -77,7 +77,9 @@ class EdgeProducer:
         else:
             self.stats.delivered += 1
 
-    def _produce(self, topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]] | None = None) -> None:
+    def _produce(
+        self, topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]] | None = None
+    ) -> None:
         while True:
             try:
                 self._producer.produce(

@@ -74,8 +74,12 @@ class Reconciliation:
             "batch_late_events": self.batch_late_events,
             "dbt_s": round(self.dbt_s, 1),
             "examples": [
-                {"item_id": d.item_id, "window_start": _iso(d.window_start_ms),
-                 "stream": d.stream, "batch": d.batch}
+                {
+                    "item_id": d.item_id,
+                    "window_start": _iso(d.window_start_ms),
+                    "stream": d.stream,
+                    "batch": d.batch,
+                }
                 for d in self.drifting[:examples]
             ],
         }
@@ -88,14 +92,28 @@ def _iso(ms: int) -> str:
 def run_dbt_batch(settings: Settings) -> float:
     """Rebuild the batch metrics (and their tests) with dbt; returns seconds."""
     dbt = Path(sys.executable).with_name("dbt")
-    cmd = [str(dbt), "build", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
-           "--select", "+fct_item_metrics_1m", "stg_items", "--indirect-selection", "cautious",
-           "--quiet"]
-    env = {"STARLAB_DATA_DIR": str(settings.data_dir.resolve()),
-           "STARLAB_DUCKDB_PATH": str(settings.warehouse_path.resolve())}
+    cmd = [
+        str(dbt),
+        "build",
+        "--project-dir",
+        str(DBT_DIR),
+        "--profiles-dir",
+        str(DBT_DIR),
+        "--select",
+        "+fct_item_metrics_1m",
+        "stg_items",
+        "--indirect-selection",
+        "cautious",
+        "--quiet",
+    ]
+    env = {
+        "STARLAB_DATA_DIR": str(settings.data_dir.resolve()),
+        "STARLAB_DUCKDB_PATH": str(settings.warehouse_path.resolve()),
+    }
     t0 = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT,
-                          env={**__import__("os").environ, **env})
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, cwd=ROOT, env={**__import__("os").environ, **env}
+    )
     if proc.returncode != 0:
         tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
         raise ReconcileError(f"dbt build of {BATCH_TABLE} failed: {' | '.join(tail)}")
@@ -157,11 +175,13 @@ def backfill(settings: Settings, start: datetime, end: datetime, run_dbt: bool =
     batch, _ = read_batch(settings)
     lo, hi = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
     todo = {k: v for k, v in batch.items() if lo <= k[1] < hi}
-    producer = Producer({
-        "bootstrap.servers": settings.kafka_bootstrap,
-        "transactional.id": f"starlab-backfill-{settings.metrics_topic}",
-        "enable.idempotence": True,
-    })
+    producer = Producer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "transactional.id": f"starlab-backfill-{settings.metrics_topic}",
+            "enable.idempotence": True,
+        }
+    )
     producer.init_transactions(30)
     producer.begin_transaction()
     try:
@@ -170,14 +190,23 @@ def backfill(settings: Settings, start: datetime, end: datetime, run_dbt: bool =
             # Byte-identical to the key Flink's upsert sink writes, so the
             # repair replaces the stream's row instead of adding a second one.
             key = json.dumps({"item_id": item, "window_start": ws}, separators=(",", ":"))
-            value = {"item_id": item, "window_start": ws, "window_end": _iso(start_ms + 60_000),
-                     **metrics, "repaired_by": "backfill"}
-            producer.produce(settings.metrics_topic, key=key.encode(),
-                             value=json.dumps(value, separators=(",", ":")).encode())
+            value = {
+                "item_id": item,
+                "window_start": ws,
+                "window_end": _iso(start_ms + 60_000),
+                **metrics,
+                "repaired_by": "backfill",
+            }
+            producer.produce(
+                settings.metrics_topic,
+                key=key.encode(),
+                value=json.dumps(value, separators=(",", ":")).encode(),
+            )
             producer.poll(0)
         producer.commit_transaction(60)
     except Exception:
         producer.abort_transaction(30)
         raise
-    return BackfillResult(windows=len(todo), events=sum(v["events"] for v in todo.values()),
-                          seconds=time.monotonic() - t0)
+    return BackfillResult(
+        windows=len(todo), events=sum(v["events"] for v in todo.values()), seconds=time.monotonic() - t0
+    )

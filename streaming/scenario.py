@@ -51,7 +51,9 @@ class Fault:
             at, _, dur = rest.partition(":")
             fault = cls(kind, float(at), float(dur or 0))
         except ValueError:
-            raise ConfigError(f"bad fault {text!r}: use kill-job@0.3, kill-broker@0.6 or stall@0.5:20") from None
+            raise ConfigError(
+                f"bad fault {text!r}: use kill-job@0.3, kill-broker@0.6 or stall@0.5:20"
+            ) from None
         if fault.kind not in ("kill-job", "kill-broker", "stall") or not 0 <= fault.at <= 1:
             raise ConfigError(f"bad fault {text!r}: kind kill-job|kill-broker|stall, position 0..1")
         return fault
@@ -133,11 +135,20 @@ def run_stream(settings: Settings, opts: RunOptions, progress: Progress = print)
     progress(f"run {run_id}: starting the Flink job (checkpoints every {opts.checkpoint_interval_ms} ms)")
     job.start()
     job.wait_ready()
-    monitor = SloMonitor(settings, group=job.options.group_id, rules=opts.rules or load_rules(),
-                         log_path=settings.logs_dir / f"alerts-{run_id}.jsonl").start()
+    monitor = SloMonitor(
+        settings,
+        group=job.options.group_id,
+        rules=opts.rules or load_rules(),
+        log_path=settings.logs_dir / f"alerts-{run_id}.jsonl",
+    ).start()
 
-    cfg = GeneratorConfig(seed=opts.seed, events=opts.events, start_ms=int(time.time() * 1000),
-                          rate_per_s=opts.rate, late_rate=opts.late_rate)
+    cfg = GeneratorConfig(
+        seed=opts.seed,
+        events=opts.events,
+        start_ms=int(time.time() * 1000),
+        rate_per_s=opts.rate,
+        late_rate=opts.late_rate,
+    )
     gen = Generator(cfg)
     emissions = list(gen.emissions())  # ground truth is complete before we start
     total = len(emissions)
@@ -188,6 +199,7 @@ def run_stream(settings: Settings, opts: RunOptions, progress: Progress = print)
     stats = producer.flush(timeout_s=120)
     produce_s = time.monotonic() - t_start
     produce_end_wall = time.time()
+    monitor.alerting = False  # the input has ended; staleness from here on is by design
     for th in fault_threads:
         th.join(timeout=180)
     if errors:
@@ -202,7 +214,6 @@ def run_stream(settings: Settings, opts: RunOptions, progress: Progress = print)
     while True:
         s = monitor.samples[-1] if monitor.samples else None
         if s is not None and s.consumer_lag == 0 and s.at > time.time() - 2:
-            monitor.alerting = False
             break
         if not job.running():
             raise StarlabError(f"the Flink job died; see {job.proc.log_file}")
@@ -233,7 +244,9 @@ def run_stream(settings: Settings, opts: RunOptions, progress: Progress = print)
         report=report,
         produce_s=produce_s,
         produced_per_s=total / produce_s,
-        latency_ms=LatencySummary.from_samples(monitor.latencies_ms, unit="ms") if monitor.latencies_ms else None,
+        latency_ms=LatencySummary.from_samples(monitor.latencies_ms, unit="ms")
+        if monitor.latencies_ms
+        else None,
         freshness_p95_s=percentile(fresh, 95) if fresh else None,
         freshness_max_s=max(fresh) if fresh else None,
         max_lag=max((x.consumer_lag for x in monitor.samples), default=0),

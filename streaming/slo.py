@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -95,8 +95,14 @@ class AlertEvaluator:
             fire = breached and st.since is not None and now - st.since >= st.rule.for_s
             if fire != st.firing:
                 st.firing = fire
-                ev = AlertEvent(now, st.rule.name, "firing" if fire else "resolved", value,
-                                st.rule.threshold, st.rule.runbook)
+                ev = AlertEvent(
+                    now,
+                    st.rule.name,
+                    "firing" if fire else "resolved",
+                    value,
+                    st.rule.threshold,
+                    st.rule.runbook,
+                )
                 out.append(ev)
         self.events.extend(out)
         for ev in out:
@@ -112,8 +118,9 @@ class AlertEvaluator:
 def consumer_lag(settings: Settings, group: str, topic: str) -> dict[int, int]:
     """Per-partition lag of `group` on `topic`, from the broker's offsets."""
     ends = end_offsets(settings, topic)
-    c = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": group,
-                  "enable.auto.commit": False})
+    c = Consumer(
+        {"bootstrap.servers": settings.kafka_bootstrap, "group.id": group, "enable.auto.commit": False}
+    )
     try:
         committed = c.committed([TopicPartition(topic, p) for p in ends], timeout=10)
     finally:
@@ -128,7 +135,7 @@ def consumer_lag(settings: Settings, group: str, topic: str) -> dict[int, int]:
 def _ts_ms(iso: str) -> float:
     dt = datetime.fromisoformat(iso.replace("Z", "+00:00"))
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return dt.timestamp() * 1000
 
 
@@ -154,8 +161,9 @@ class SloMonitor:
     newest_event_ms: float | None = None
     outputs_seen: int = 0
     alerting: bool = True
-    """Off once the input has stopped: "now - newest event" then grows by
-    definition, and a scripted run ends rather than going stale."""
+    """Turned off when a scripted run stops producing: from then on "now -
+    newest event" grows by definition, which is the end of the run, not a
+    stale pipeline."""
 
     def __post_init__(self) -> None:
         self.evaluator = AlertEvaluator(self.rules, on_event=self._log_event)
@@ -165,7 +173,11 @@ class SloMonitor:
 
     def _log_event(self, ev: AlertEvent) -> None:
         line = json.dumps(ev.__dict__)
-        print(f"ALERT {ev.state.upper()} {ev.rule} value={ev.value:.1f} threshold={ev.threshold} runbook={ev.runbook}", flush=True)
+        print(
+            f"ALERT {ev.state.upper()} {ev.rule} value={ev.value:.1f} "
+            f"threshold={ev.threshold} runbook={ev.runbook}",
+            flush=True,
+        )
         if self.log_path:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             with self.log_path.open("a") as fh:

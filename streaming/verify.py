@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 
 import duckdb
@@ -70,8 +71,12 @@ class VerifyReport:
 
     def to_dict(self) -> dict[str, object]:
         d = dict(self.__dict__)
-        d.update(duplicated=self.duplicated, loss_rate=self.loss_rate,
-                 duplicate_rate=self.duplicate_rate, ok=self.ok)
+        d.update(
+            duplicated=self.duplicated,
+            loss_rate=self.loss_rate,
+            duplicate_rate=self.duplicate_rate,
+            ok=self.ok,
+        )
         return d
 
 
@@ -88,7 +93,11 @@ def expected_metrics(manifest: Manifest) -> dict[tuple[str, int], dict[str, int]
         key = (ev.item_id, ev.event_ts // MINUTE_MS * MINUTE_MS)
         c = acc[key]
         c["events"] += 1
-        c[{"impression": "impressions", "click": "clicks", "like": "likes", "share": "shares"}[ev.event_type]] += 1
+        c[
+            {"impression": "impressions", "click": "clicks", "like": "likes", "share": "shares"}[
+                ev.event_type
+            ]
+        ] += 1
         users[key].add(ev.user_id)
     out = {}
     for key, c in acc.items():
@@ -99,9 +108,9 @@ def expected_metrics(manifest: Manifest) -> dict[tuple[str, int], dict[str, int]
 
 def _minute_ms(iso: str) -> int:
     # Flink writes TIMESTAMP(3) as ISO-8601 without a zone; the job runs in UTC.
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return int(datetime.fromisoformat(iso).replace(tzinfo=timezone.utc).timestamp() * 1000)
+    return int(datetime.fromisoformat(iso).replace(tzinfo=UTC).timestamp() * 1000)
 
 
 def read_metrics(settings: Settings) -> dict[tuple[str, int], dict[str, int]]:
@@ -114,7 +123,8 @@ def read_metrics(settings: Settings) -> dict[tuple[str, int], dict[str, int]]:
         if row is None:
             continue
         out[(str(row["item_id"]), _minute_ms(str(row["window_start"])))] = {
-            f: int(row[f]) for f in METRIC_FIELDS  # type: ignore[call-overload]
+            f: int(row[f])
+            for f in METRIC_FIELDS  # type: ignore[call-overload]
         }
     return out
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from enum import Enum
+from enum import StrEnum
 
 import typer
 from rich.console import Console
@@ -34,6 +34,9 @@ def _add_story_groups() -> None:
     from streaming.cli import app as stream_app
 
     app.add_typer(stream_app, name="stream")
+    from rankings.cli import app as rankings_app
+
+    app.add_typer(rankings_app, name="rankings")
 
 
 _add_story_groups()
@@ -91,7 +94,7 @@ def status() -> None:
         raise typer.Exit(1)
 
 
-class Sink(str, Enum):
+class Sink(StrEnum):
     files = "files"
     kafka = "kafka"
     both = "both"
@@ -124,9 +127,15 @@ def generate(
 
     settings = get_settings()
     cfg = GeneratorConfig(
-        seed=seed, events=events, users=users, items=items, rate_per_s=rate,
-        duplicate_rate=duplicate_rate, out_of_order_rate=out_of_order_rate,
-        late_rate=late_rate, malformed_rate=malformed_rate,
+        seed=seed,
+        events=events,
+        users=users,
+        items=items,
+        rate_per_s=rate,
+        duplicate_rate=duplicate_rate,
+        out_of_order_rate=out_of_order_rate,
+        late_rate=late_rate,
+        malformed_rate=malformed_rate,
     )
     run = run or f"seed{seed}-{events}"
     gen = Generator(cfg)
@@ -154,10 +163,13 @@ def generate(
             f"{settings.dlq_topic} {dict(stats.dlq_reasons)}, delivery failures {stats.delivery_failures}"
         )
         if stats.delivery_failures:
-            raise StarlabError(f"{stats.delivery_failures} records failed delivery: {dict(stats.failure_errors)}")
+            raise StarlabError(
+                f"{stats.delivery_failures} records failed delivery: {dict(stats.failure_errors)}"
+            )
     summary = gen.manifest.summary()
     console.print(
-        "generated " + ", ".join(f"{k} {v:,}" for k, v in summary.items())
+        "generated "
+        + ", ".join(f"{k} {v:,}" for k, v in summary.items())
         + f" in {time.monotonic() - t0:.1f}s; manifest {run_dir / 'manifest.json'}"
     )
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Literal
 
 from starlab.errors import ConfigError
-from starlab.events.model import ALLOWED_LATENESS_MS, EVENT_TYPES, PLATFORMS, Event
+from starlab.events.model import ALLOWED_LATENESS_MS, PLATFORMS, Event
 
 EmissionKind = Literal["valid", "duplicate", "malformed"]
 

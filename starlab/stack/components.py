@@ -192,9 +192,20 @@ class Kafka(ServiceComponent):
             # Storage is formatted once; a restart keeps topics and offsets.
             cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             proc = subprocess.run(
-                [java, "-cp", self.classpath, "kafka.tools.StorageTool", "format",
-                 "--standalone", "-t", cid, "-c", str(props)],
-                capture_output=True, text=True,
+                [
+                    java,
+                    "-cp",
+                    self.classpath,
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "--standalone",
+                    "-t",
+                    cid,
+                    "-c",
+                    str(props),
+                ],
+                capture_output=True,
+                text=True,
             )
             if proc.returncode != 0:
                 raise StackError(f"kafka storage format failed: {proc.stderr.strip()[-300:]}")
@@ -218,9 +229,7 @@ class Kafka(ServiceComponent):
         from confluent_kafka.admin import AdminClient
 
         try:
-            md = AdminClient({"bootstrap.servers": self.settings.kafka_bootstrap}).list_topics(
-                timeout=3
-            )
+            md = AdminClient({"bootstrap.servers": self.settings.kafka_bootstrap}).list_topics(timeout=3)
         except Exception as exc:  # KafkaException: broker not ready yet
             return f"metadata request failed: {exc}"
         return None if md.brokers else "no broker in metadata"
@@ -244,15 +253,23 @@ class Redis(ServiceComponent):
     def argv(self) -> list[str]:
         return [
             getattr(self, "_binary", "redis-server"),
-            "--bind", self.host,
-            "--port", str(self.port),
-            "--dir", str(self.dir.resolve()),
-            "--daemonize", "no",
-            "--maxmemory", self.settings.redis_maxmemory,
-            "--maxmemory-policy", self.settings.redis_maxmemory_policy,
+            "--bind",
+            self.host,
+            "--port",
+            str(self.port),
+            "--dir",
+            str(self.dir.resolve()),
+            "--daemonize",
+            "no",
+            "--maxmemory",
+            self.settings.redis_maxmemory,
+            "--maxmemory-policy",
+            self.settings.redis_maxmemory_policy,
             # A cache: rebuilt by pre-warming, not restored from disk.
-            "--save", "",
-            "--appendonly", "no",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
         ]
 
     def probe(self) -> str | None:
@@ -275,11 +292,17 @@ class SchemaRegistry(ServiceComponent):
 
     def argv(self) -> list[str]:
         return [
-            sys.executable, "-m", "starlab.registry",
-            "--host", self.host,
-            "--port", str(self.port),
-            "--bootstrap", self.settings.kafka_bootstrap,
-            "--topic", self.settings.schemas_topic,
+            sys.executable,
+            "-m",
+            "starlab.registry",
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--bootstrap",
+            self.settings.kafka_bootstrap,
+            "--topic",
+            self.settings.schemas_topic,
         ]
 
     def probe(self) -> str | None:
@@ -303,10 +326,7 @@ class FlinkRuntime(Component):
     def health(self) -> Health:
         py = self.settings.flink_venv_dir / "bin" / "python"
         jars = sorted(p.name for p in (self.settings.jars_dir / "flink").glob("*.jar"))
-        if self.settings.flink_rest_url:
-            addr = self.settings.flink_rest_url
-        else:
-            addr = "local mini-cluster"
+        addr = self.settings.flink_rest_url or "local mini-cluster"
         if not py.exists():
             return Health(self.name, addr, False, "venv missing (starlab up creates it)")
         needed = ("flink-sql-connector-kafka", "flink-sql-avro-confluent-registry", "flink-parquet")
@@ -335,7 +355,9 @@ class AirflowHome(Component):
         airflow = Path(sys.executable).with_name("airflow")
         proc = subprocess.run(
             [str(airflow), "db", "migrate"],
-            capture_output=True, text=True, env={**os.environ, **self.env()},
+            capture_output=True,
+            text=True,
+            env={**os.environ, **self.env()},
         )
         if proc.returncode != 0:
             raise StackError(f"airflow db migrate failed: {proc.stderr.strip()[-300:]}")

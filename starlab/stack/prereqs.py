@@ -41,7 +41,9 @@ def require_java() -> str:
     except (IndexError, ValueError):
         return java
     if major < 17:
-        raise StackError(f"Java {version} found; Kafka 4 needs Java 17+ (apt-get install openjdk-17-jre-headless)")
+        raise StackError(
+            f"Java {version} found; Kafka 4 needs Java 17+ (apt-get install openjdk-17-jre-headless)"
+        )
     return java
 
 
@@ -83,7 +85,9 @@ def redis_server_binary(install: bool = True) -> str:
     if found:
         return found
     if not install or os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise StackError("redis-server is missing: install it (Debian/Ubuntu: sudo apt-get install -y redis-server)")
+        raise StackError(
+            "redis-server is missing: install it (Debian/Ubuntu: sudo apt-get install -y redis-server)"
+        )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "redis-server"]):
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env)

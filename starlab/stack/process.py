@@ -6,6 +6,7 @@ whole tree (a JVM and anything it forked) and leave nothing behind.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -42,9 +43,7 @@ def pid_alive(pid: int) -> bool:
     return state != "Z"
 
 
-def wait_until(
-    check: Callable[[], bool], timeout_s: float, what: str, interval_s: float = 0.25
-) -> None:
+def wait_until(check: Callable[[], bool], timeout_s: float, what: str, interval_s: float = 0.25) -> None:
     """Poll `check` until it is true or raise StackError naming `what`."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -145,7 +144,5 @@ class ManagedProcess:
 
 def _reap(pid: int) -> None:
     # Only our own children can be reaped; others were re-parented to init.
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass

@@ -13,8 +13,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 def test_exactly_once_with_job_and_broker_killed(isolated: Settings, tmp_path) -> None:
     s = isolated.model_copy(update={"data_dir": tmp_path / "data"})
-    opts = RunOptions(events=200_000, rate=5_000,
-                      faults=[Fault.parse("kill-job@0.3"), Fault.parse("kill-broker@0.6")])
+    opts = RunOptions(
+        events=200_000, rate=5_000, faults=[Fault.parse("kill-job@0.3"), Fault.parse("kill-broker@0.6")]
+    )
     r = run_stream(s, opts, progress=print)
     rep = r.report
     assert len(r.faults_done) == 2, r.faults_done
@@ -29,11 +30,14 @@ def test_exactly_once_with_job_and_broker_killed(isolated: Settings, tmp_path) -
 
 def test_stall_fires_alerts_that_clear(isolated: Settings, tmp_path) -> None:
     s = isolated.model_copy(update={"data_dir": tmp_path / "data"})
-    rules = load_rules(overrides={
-        "FreshnessSLOBreach": {"threshold": 12, "for_s": 2},
-        "ConsumerLagHigh": {"threshold": 30_000, "for_s": 2},
-    })
-    opts = RunOptions(events=60_000, rate=2_000, faults=[Fault.parse("stall@0.2:20")], rules=rules)
+    rules = load_rules(
+        overrides={
+            "FreshnessSLOBreach": {"threshold": 12, "for_s": 2},
+            "ConsumerLagHigh": {"threshold": 30_000, "for_s": 2},
+        }
+    )
+    # 40 s of input; the job hangs from 6 s to 21 s, then has 19 s to recover.
+    opts = RunOptions(events=80_000, rate=2_000, faults=[Fault.parse("stall@0.15:15")], rules=rules)
     r = run_stream(s, opts, progress=print)
     by_rule: dict[str, list[str]] = {}
     for a in r.alerts:

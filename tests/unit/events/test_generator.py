@@ -13,8 +13,14 @@ from starlab.events.files import generate_to_files
 from starlab.events.generator import Generator, GeneratorConfig, Manifest
 from starlab.events.model import ALLOWED_LATENESS_MS, ContractViolation, parse_event
 
-CFG = GeneratorConfig(events=6_000, rate_per_s=2.0, duplicate_rate=0.05, late_rate=0.03,
-                      out_of_order_rate=0.1, malformed_rate=0.02)
+CFG = GeneratorConfig(
+    events=6_000,
+    rate_per_s=2.0,
+    duplicate_rate=0.05,
+    late_rate=0.03,
+    out_of_order_rate=0.1,
+    malformed_rate=0.02,
+)
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +70,7 @@ def test_late_events_are_behind_the_watermark(run: tuple[list, Manifest]) -> Non
 
 
 def test_malformed_records_break_the_contract(run: tuple[list, Manifest]) -> None:
-    emissions, m = run
+    emissions, _ = run
     reasons = Counter()
     for e in emissions:
         if e.kind == "malformed":
@@ -101,8 +107,10 @@ def test_files_and_lake(tmp_path: Path) -> None:
     assert items == (gen.cfg.items,)
 
 
-@pytest.mark.parametrize("bad", [{"events": 0}, {"late_rate": 1.2}, {"rate_per_s": 0},
-                                 {"late_rate": 0.6, "out_of_order_rate": 0.5}])
+@pytest.mark.parametrize(
+    "bad",
+    [{"events": 0}, {"late_rate": 1.2}, {"rate_per_s": 0}, {"late_rate": 0.6, "out_of_order_rate": 0.5}],
+)
 def test_bad_config_is_rejected(bad: dict) -> None:
     with pytest.raises(ConfigError):
         GeneratorConfig(**bad)

@@ -40,8 +40,9 @@ def test_unknown_component_is_refused() -> None:
 
 
 def test_kafka_properties_are_single_node_kraft() -> None:
-    text = KAFKA_PROPERTIES.format(host="127.0.0.1", port=9092, controller_port=9093,
-                                   log_dirs="/d", partitions=2)
+    text = KAFKA_PROPERTIES.format(
+        host="127.0.0.1", port=9092, controller_port=9093, log_dirs="/d", partitions=2
+    )
     props = dict(line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#"))
     assert props["process.roles"] == "broker,controller"
     assert props["transaction.state.log.replication.factor"] == "1"

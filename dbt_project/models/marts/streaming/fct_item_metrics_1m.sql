@@ -7,8 +7,6 @@
   for each reconciliation, and a scan of the lake is cheap next to the
   drift it finds.
 -#}
-{{ config(materialized='table') }}
-
 with events as (
     select * from {{ ref('stg_events') }}
 ),

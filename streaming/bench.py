@@ -1,0 +1,204 @@
+"""`starlab stream bench`: throughput and latency of the streaming path, in one run.
+
+Prints, on this machine (2 cores) and in the same run:
+
+1. sustained events/s of Kafka -> Flink (dedup + per-minute metrics + lake +
+   late capture) -> exactly-once sinks, over a preloaded topic, and the ratio
+   to a plain confluent-kafka consume -> produce passthrough of the same
+   records (the floor any Kafka-to-Kafka hop pays on this machine);
+2. p99 produce-to-committed-output latency with exactly-once sinks and, beside
+   it, with at-least-once sinks, for the same live input. Exactly-once output
+   becomes readable only when a checkpoint commits, so its p99 is bounded by
+   the checkpoint interval plus the time to take the checkpoint.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import fastavro
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+
+from starlab.errors import StarlabError
+from starlab.events.generator import Generator, GeneratorConfig
+from starlab.events.model import schema_str
+from starlab.kafka_io import TopicSpec, delete_topics, ensure_topics
+from starlab.settings import Settings
+from streaming.job import FlinkJob, JobOptions
+from streaming.producer import stream_topics
+from streaming.scenario import RunOptions, reset_stream, run_stream
+from streaming.slo import consumer_lag
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class BenchResult:
+    events: int
+    flink_events_per_s: float
+    passthrough_events_per_s: float
+    eo_p99_ms: float
+    alo_p99_ms: float
+    checkpoint_interval_ms: int
+    preload_events_per_s: float
+
+    @property
+    def ratio(self) -> float:
+        return self.flink_events_per_s / self.passthrough_events_per_s
+
+
+def preload(settings: Settings, events: int, progress: Progress) -> tuple[int, float]:
+    """Fill the events topic fast: Avro encoded once per record with fastavro."""
+    ensure_topics(settings, stream_topics(settings))
+    registry = SchemaRegistryClient({"url": settings.schema_registry_url})
+    schema_id = registry.register_schema(f"{settings.events_topic}-value", Schema(schema_str(), "AVRO"))
+    parsed = fastavro.parse_schema(__import__("json").loads(schema_str()))
+    header = struct.pack(">bI", 0, schema_id)  # Confluent wire format: magic 0 + schema id
+    producer = Producer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "enable.idempotence": True,
+            "linger.ms": 50,
+            "batch.size": 1_000_000,
+            "compression.type": "lz4",
+            "queue.buffering.max.messages": 1_000_000,
+        }
+    )
+    gen = Generator(
+        GeneratorConfig(
+            events=events,
+            rate_per_s=2_000,
+            malformed_rate=0.0,
+            start_ms=int(time.time() * 1000) - events // 2,
+        )
+    )
+    t0 = time.monotonic()
+    n = 0
+    for e in gen.emissions():
+        if e.event is None:
+            continue
+        buf = io.BytesIO()
+        buf.write(header)
+        fastavro.schemaless_writer(buf, parsed, e.event.to_record())
+        while True:
+            try:
+                producer.produce(settings.events_topic, key=e.event.event_id.encode(), value=buf.getvalue())
+                break
+            except BufferError:
+                producer.poll(0.05)
+        n += 1
+        if n % 200_000 == 0:
+            progress(f"preloaded {n:,}")
+    producer.flush(120)
+    return n, n / (time.monotonic() - t0)
+
+
+def flink_throughput(
+    settings: Settings, records: int, progress: Progress, flink_conf: tuple[tuple[str, str], ...] = ()
+) -> float:
+    """Sustained rate of the bounded job, from the offsets it commits over time.
+
+    Flink commits source offsets when a checkpoint completes (every 5 s, the
+    production setting), so progress moves in steps. The rate is taken
+    between the first and the last step before the end: job start-up (JVM,
+    planning, state backend) and the final drain are left out, as
+    "sustained" means.
+    """
+    group = f"starlab-bench-{int(time.time())}"
+    job = FlinkJob(
+        settings, JobOptions(bounded=True, group_id=group, flink_conf=flink_conf), name="flink-bench"
+    )
+    job.start()
+    steps: list[tuple[float, int]] = []
+    while job.running():
+        try:
+            done = records - sum(consumer_lag(settings, group, settings.events_topic).values())
+            if 0 < done < records and (not steps or done != steps[-1][1]):
+                steps.append((time.monotonic(), done))
+        except Exception:
+            pass
+        time.sleep(0.1)
+    job.wait_finished(timeout_s=10)
+    if len(steps) < 3:
+        raise StarlabError(f"only {len(steps)} checkpoint steps seen: use more events")
+    (t1, d1), (t2, d2) = steps[0], steps[-1]
+    rate = (d2 - d1) / (t2 - t1)
+    progress(f"flink: {rate:,.0f} events/s sustained over {len(steps)} checkpoints ({t2 - t1:.1f}s)")
+    return rate
+
+
+def passthrough_throughput(settings: Settings, records: int, progress: Progress) -> float:
+    """Consume the same records and produce them to another topic, in Python."""
+    out_topic = f"{settings.events_topic}.passthrough"
+    delete_topics(settings, [out_topic])
+    ensure_topics(settings, [TopicSpec(out_topic, settings.kafka_partitions)])
+    c = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "group.id": "starlab-bench-pt",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+        }
+    )
+    parts = c.list_topics(settings.events_topic).topics[settings.events_topic].partitions
+    c.assign([TopicPartition(settings.events_topic, p, 0) for p in parts])
+    p = Producer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "enable.idempotence": True,
+            "linger.ms": 50,
+            "compression.type": "lz4",
+            "queue.buffering.max.messages": 1_000_000,
+        }
+    )
+    n = 0
+    t0 = time.monotonic()
+    while n < records:
+        for msg in c.consume(num_messages=10_000, timeout=1.0):
+            if msg.error():
+                continue
+            while True:
+                try:
+                    p.produce(out_topic, key=msg.key(), value=msg.value())
+                    break
+                except BufferError:
+                    p.poll(0.05)
+            n += 1
+        p.poll(0)
+    p.flush(60)
+    c.close()
+    rate = n / (time.monotonic() - t0)
+    progress(f"passthrough: {rate:,.0f} events/s")
+    return rate
+
+
+def run_bench(
+    settings: Settings, events: int = 1_000_000, checkpoint_ms: int = 5_000, progress: Progress = print
+) -> BenchResult:
+    reset_stream(settings, FlinkJob(settings, name="flink-bench"))
+    n, preload_rate = preload(settings, events, progress)
+    progress(f"preloaded {n:,} events ({preload_rate:,.0f}/s)")
+    flink_rate = flink_throughput(settings, n, progress)
+    pt_rate = passthrough_throughput(settings, n, progress)
+    lat = {}
+    for guarantee in ("exactly-once", "at-least-once"):
+        r = run_stream(
+            settings,
+            RunOptions(
+                events=30_000, rate=3_000, checkpoint_interval_ms=checkpoint_ms, delivery_guarantee=guarantee
+            ),
+            progress=progress,
+        )
+        if r.latency_ms is None:
+            raise StarlabError(f"{guarantee} run produced no committed output to time")
+        lat[guarantee] = r.latency_ms.p99
+        progress(f"{guarantee}: p99 {lat[guarantee]:,.0f} ms")
+    return BenchResult(
+        n, flink_rate, pt_rate, lat["exactly-once"], lat["at-least-once"], checkpoint_ms, preload_rate
+    )
