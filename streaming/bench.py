@@ -202,3 +202,49 @@ def run_bench(
     return BenchResult(
         n, flink_rate, pt_rate, lat["exactly-once"], lat["at-least-once"], checkpoint_ms, preload_rate
     )
+
+
+@dataclass
+class LatenessPoint:
+    lateness_s: int
+    events: int
+    late_captured: int
+    e2e_p95_ms: float
+    drift_windows: int
+    windows: int
+
+    @property
+    def late_pct(self) -> float:
+        return 100 * self.late_captured / self.events
+
+
+def compare_lateness(
+    settings: Settings,
+    lateness_s: tuple[int, ...] = (600, 120),
+    events: int = 20_000,
+    progress: Progress = print,
+) -> list[LatenessPoint]:
+    """Same seeded input, two allowed-lateness settings: what changes is how many
+    events miss their minute (and must be repaired by a backfill), not latency."""
+    from streaming.reconcile import reconcile
+
+    out = []
+    for s in lateness_s:
+        opts = RunOptions(events=events, rate=2_500, lateness_ms=s * 1000, verify_retries=0)
+        r = run_stream(settings, opts, progress=progress)
+        rec = reconcile(settings)
+        out.append(
+            LatenessPoint(
+                s,
+                r.report.expected_unique,
+                r.report.late_captured,
+                r.latency_ms.p95 if r.latency_ms else float("nan"),
+                rec.drift_windows,
+                rec.windows_compared,
+            )
+        )
+        progress(
+            f"lateness {s}s: {out[-1].late_captured} late ({out[-1].late_pct:.2f}%), "
+            f"e2e p95 {out[-1].e2e_p95_ms:,.0f} ms, drift {rec.drift_windows}/{rec.windows_compared} windows"
+        )
+    return out

@@ -171,8 +171,9 @@ def backfill(
 def bench(
     events: int = typer.Option(1_000_000, help="Events preloaded for the throughput run."),
     checkpoint_ms: int = typer.Option(5_000, help="Checkpoint interval of the latency runs."),
+    lateness: bool = typer.Option(True, help="Also compare 10 min and 2 min allowed lateness."),
 ) -> None:
-    """Throughput vs a plain passthrough, and p99 latency exactly-once vs at-least-once."""
+    """Throughput vs a plain passthrough, p99 latency exactly-once vs at-least-once, lateness."""
     from streaming.bench import run_bench
 
     r = run_bench(
@@ -186,3 +187,13 @@ def bench(
   ratio Flink / passthrough   {r.ratio:>10.2f}
   p99 latency exactly-once    {r.eo_p99_ms:>10,.0f} ms         (target <= {target_p99:,} = checkpoint + 2 s)
   p99 latency at-least-once   {r.alo_p99_ms:>10,.0f} ms""")
+    if lateness:
+        from streaming.bench import compare_lateness
+
+        console.print("\n[bold]allowed lateness[/bold] (same seeded input; late = behind the watermark)")
+        for p in compare_lateness(get_settings(), progress=lambda m: console.print(f"· {m}")):
+            console.print(
+                f"  {p.lateness_s // 60:>3} min: {p.late_captured:>6,} late ({p.late_pct:5.2f}%), "
+                f"e2e p95 {p.e2e_p95_ms:>7,.0f} ms, windows to repair by backfill "
+                f"{p.drift_windows:,}/{p.windows:,}"
+            )
