@@ -128,9 +128,19 @@ def _stream(settings: Settings, events: int, progress: Progress) -> None:
         raise StarlabError("stream verification or reconciliation failed; see the lines above")
 
 
+def _rankings(settings: Settings, events: int, progress: Progress) -> None:
+    """Story 2: 14 days of recent history -> blue/green publish behind the DQ gate -> API under load."""
+    from rankings.demo import run_rankings_demo
+
+    run_rankings_demo(settings, events, progress)
+
+
 STEPS: dict[str, Step] = {
     "foundation": Step("foundation", "generator -> edge producer -> Kafka -> read back", _foundation),
     "stream": Step("stream", "Kafka -> Flink SQL (dedup, watermark, exactly-once) -> verify", _stream),
+    "rankings": Step(
+        "rankings", "lake -> dbt (blue/green) -> DQ gate -> flip -> warm Redis -> API under load", _rankings
+    ),
 }
 
 

@@ -13,6 +13,8 @@ from starlab.stack.components import KAFKA_PROPERTIES, Kafka, Redis, SchemaRegis
 
 
 def test_env_prefix_overrides_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("STARLAB_DATA_DIR", "STARLAB_DUCKDB_PATH"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("STARLAB_KAFKA_BOOTSTRAP", "broker:29092")
     monkeypatch.setenv("STARLAB_HOME", "/tmp/x")
     s = Settings()

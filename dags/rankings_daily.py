@@ -1,0 +1,154 @@
+"""
+### rankings_daily (story 2: a daily ranking table behind a DQ gate, published blue/green)
+
+One run per daily data interval `[D 00:00, D+1 00:00)` UTC ranks items up to
+`D` (dbt var `as_of_date`) into the idle color and publishes it only if every
+check passes:
+
+`check_inputs` -> `build` -> `gx_checkpoint` -> `flip` -> `warm_cache` -> `record_metrics`
+
+- **check_inputs**: the lake has events for D and an item dimension; its
+  newest ingest is < 2 h old (enforced for the current interval only).
+  Retried: data may still be landing.
+- **build**: `dbt build --select +rankings` into the idle color
+  (`marts.rankings_blue` / `marts.rankings_green`); dbt's tests are the first
+  half of the DQ gate. A failed test fails the run at once (no retry).
+- **gx_checkpoint**: Great Expectations on the built table: served-date rows
+  within +-50% of the published build, null ratios per column, every item in
+  the item dimension, duplicate rate < 0.5%. Fails the run at once.
+- **flip**: compare-and-set the live flag, re-point `marts.rankings_live`.
+  Skipped if a newer build is live (a backfill of an old interval).
+- **warm_cache**: write the version's Redis keys, then move the serving
+  pointer atomically. Retried (idempotent).
+- **record_metrics**: freshness at publish, duplicate rate, rows ->
+  `<data_dir>/rankings/metrics.jsonl`.
+
+A run that fails anywhere before `flip` changes nothing anyone reads: the
+previous build keeps serving. Idempotent per interval: the same `D` gives the
+same rows (dbt is keyed on `as_of_date`, never on "now"), retries of a task
+re-use its build (the lease is keyed on the run), `flip` and `warm_cache` are
+no-ops for a build already live.
+
+Code: `rankings/publish.py` (the cycle), `rankings/gate.py` (the checks),
+`rankings/cache.py` (keys and pointer). Manual equivalent:
+`starlab rankings run --as-of D`. Docs: `docs/rankings.md`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
+
+DAG_ID = "rankings_daily"
+
+
+def _publisher() -> Any:
+    # Heavy imports (duckdb, redis, pandas; GX inside the gate) only when a task runs.
+    from rankings.config import RankingsSettings
+    from rankings.publish import Publisher
+    from starlab.settings import Settings
+
+    ctx = get_current_context()
+    # The lease is keyed on the run, not on the process: tasks of one run (and
+    # their retries) run in different processes in a real deployment.
+    owner = f"airflow:{DAG_ID}/{ctx['run_id']}"
+    return Publisher(Settings(), RankingsSettings(), owner=owner)
+
+
+def _interval_date() -> str:
+    start = get_current_context()["data_interval_start"]
+    if start is None:
+        raise ValueError("rankings_daily needs a data interval (a scheduled or dag.test run)")
+    return start.date().isoformat()
+
+
+def _terminal(exc: Exception) -> Exception:
+    """A refused build does not get better on retry: fail the task without retrying."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    return AirflowFailException(str(exc))
+
+
+@dag(
+    dag_id=DAG_ID,
+    schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=__doc__,
+    tags=["story-2", "rankings", "dbt", "great-expectations", "blue-green"],
+    default_args={
+        "owner": "data-eng",
+        "retries": 2,
+        "retry_delay": timedelta(minutes=5),
+        "retry_exponential_backoff": True,
+        "execution_timeout": timedelta(hours=1),
+    },
+)
+def rankings_daily() -> None:
+    @task
+    def check_inputs() -> dict[str, Any]:
+        from datetime import date
+
+        as_of = _interval_date()
+        stats = _publisher().check_inputs(date.fromisoformat(as_of))
+        return {"as_of_date": as_of, **stats}
+
+    @task
+    def build(inputs: dict[str, Any]) -> dict[str, Any]:
+        from datetime import date
+
+        from rankings.errors import DQGateError
+
+        try:
+            cand = _publisher().build(date.fromisoformat(inputs["as_of_date"]))
+        except DQGateError as exc:
+            raise _terminal(exc) from exc
+        return cand.to_dict()
+
+    @task
+    def gx_checkpoint(candidate: dict[str, Any]) -> dict[str, Any]:
+        from rankings.errors import DQGateError
+        from rankings.publish import Candidate
+
+        try:
+            cand = _publisher().gate(Candidate.from_dict(candidate))
+        except DQGateError as exc:
+            raise _terminal(exc) from exc
+        return cand.to_dict()
+
+    @task
+    def flip(candidate: dict[str, Any]) -> dict[str, Any]:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from rankings.errors import FlipRefused
+        from rankings.publish import Candidate
+
+        try:
+            return dict(_publisher().flip(Candidate.from_dict(candidate)))
+        except FlipRefused as exc:
+            if "older than the live" in str(exc):
+                raise AirflowSkipException(str(exc)) from exc
+            raise _terminal(exc) from exc
+
+    @task
+    def warm_cache(candidate: dict[str, Any], flipped: dict[str, Any]) -> dict[str, Any]:
+        from rankings.publish import Candidate
+
+        return dict(_publisher().warm(Candidate.from_dict(candidate)))
+
+    @task
+    def record_metrics(candidate: dict[str, Any], served: dict[str, Any]) -> dict[str, Any]:
+        from rankings.publish import Candidate
+
+        return dict(_publisher().record(Candidate.from_dict(candidate)))
+
+    gated = gx_checkpoint(build(check_inputs()))
+    flipped = flip(gated)
+    served = warm_cache(gated, flipped)
+    record_metrics(gated, served)
+
+
+rankings_daily_dag = rankings_daily()
