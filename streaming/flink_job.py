@@ -79,6 +79,9 @@ def configure(t_env: object, cfg: dict[str, object]) -> None:
         "restart-strategy.fixed-delay.attempts": "20",
         "restart-strategy.fixed-delay.delay": "3 s",
         "table.exec.sink.upsert-materialize": "NONE",
+        # SQL operators copy what they keep, so records need not be copied
+        # between chained operators: 18k -> 23k events/s in `stream bench`.
+        "pipeline.object-reuse": "true",
         # No mini-batch: with it the planner turns keep-first dedup into an
         # updating Rank, which the append-only lake and late sinks refuse.
         "table.exec.mini-batch.enabled": "false",
