@@ -154,6 +154,18 @@ logger.broker.level = INFO
 """
 
 
+def kafka_cluster_id() -> str:
+    """A random cluster id in Kafka's format (URL-safe base64 of a UUID).
+
+    Never one that starts with '-': the storage tool's argument parser would
+    read it as an option (Kafka's own Uuid.randomUuid() skips those too).
+    """
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
+
+
 class Kafka(ServiceComponent):
     name = "kafka"
     start_timeout_s = 90.0
@@ -190,7 +202,7 @@ class Kafka(ServiceComponent):
             )
         if not (data / "meta.properties").exists():
             # Storage is formatted once; a restart keeps topics and offsets.
-            cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            cid = kafka_cluster_id()
             proc = subprocess.run(
                 [
                     java,
@@ -208,7 +220,8 @@ class Kafka(ServiceComponent):
                 text=True,
             )
             if proc.returncode != 0:
-                raise StackError(f"kafka storage format failed: {proc.stderr.strip()[-300:]}")
+                out = (proc.stderr or proc.stdout).strip().splitlines()
+                raise StackError(f"kafka storage format failed: {' | '.join(out[-2:])}")
 
     def argv(self) -> list[str]:
         return [

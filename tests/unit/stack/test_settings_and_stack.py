@@ -50,3 +50,11 @@ def test_kafka_properties_are_single_node_kraft() -> None:
     assert props["transaction.state.log.replication.factor"] == "1"
     assert int(props["transaction.max.timeout.ms"]) <= 900_000
     assert props["listeners"] == "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093"
+
+
+def test_cluster_ids_never_look_like_an_option() -> None:
+    from starlab.stack.components import kafka_cluster_id
+
+    ids = [kafka_cluster_id() for _ in range(2_000)]  # ~1 in 64 would start with '-'
+    assert all(len(i) == 22 and not i.startswith("-") for i in ids)
+    assert len(set(ids)) == len(ids)
