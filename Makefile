@@ -44,8 +44,9 @@ lint: setup ## ruff + mypy on the kernel
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-bench: up ## benchmarks that print measured figures and ratios
-	$(STARLAB) bench
+bench: up ## benchmarks that print measured figures and ratios (streaming, rankings)
+	$(STARLAB) stream bench
+	$(STARLAB) rankings bench
 
 clean: down ## remove runtime state, generated data and reports
 	rm -rf .starlab data reports

@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+import redis
 
 from starlab.settings import Settings, get_settings
+
+if TYPE_CHECKING:  # the story is imported only by the tests that use it
+    from rankings.config import RankingsSettings
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +49,34 @@ def isolated(stack: Settings) -> Settings:
             "metrics_topic": f"t{tag}.metrics",
         }
     )
+
+
+# --- story 2 (integration and DAG tests) ---------------------------------
+# Each module gets its own data dir (lake + DuckDB warehouse + flag) and its
+# own Redis key prefix, so tests never touch the demo's keys on the shared
+# Redis, and its keys are removed at the end.
+
+
+@dataclass
+class RankingsEnv:
+    settings: Settings
+    cfg: RankingsSettings
+    root: Path
+
+
+@pytest.fixture(scope="module")
+def rk(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RankingsEnv]:
+    from rankings.config import RankingsSettings
+
+    root = tmp_path_factory.mktemp("rankings")
+    # duckdb_path=None: the warehouse follows the temp data dir even if STARLAB_DUCKDB_PATH is set
+    settings = stack.model_copy(
+        update={"data_dir": root / "data", "reports_dir": root / "reports", "duckdb_path": None}
+    )
+    prefix = f"t{uuid.uuid4().hex[:8]}:rankings"
+    yield RankingsEnv(settings, RankingsSettings(key_prefix=prefix), root)
+    client = redis.Redis.from_url(stack.redis_url)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
