@@ -45,7 +45,7 @@ def run(
 
     overrides = {}
     if freshness_alert_s is not None:
-        overrides["FreshnessSLOBreach"] = {"threshold": freshness_alert_s, "for_s": 3}
+        overrides["FreshnessSLOBreach"] = {"threshold": freshness_alert_s, "for_s": 3, "clear_for_s": 8}
     opts = RunOptions(
         events=events,
         rate=rate,

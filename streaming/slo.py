@@ -42,6 +42,9 @@ class Rule:
     for_s: float
     runbook: str
     summary: str = ""
+    clear_for_s: float = 0.0
+    """Hysteresis: resolve only after the condition has been clear this long,
+    so a recovering job that commits its backlog in steps does not flap."""
 
 
 def load_rules(path: Path = RULES_PATH, overrides: dict[str, dict[str, float]] | None = None) -> list[Rule]:
@@ -60,6 +63,7 @@ def load_rules(path: Path = RULES_PATH, overrides: dict[str, dict[str, float]] |
 class AlertState:
     rule: Rule
     since: float | None = None
+    clear_since: float | None = None
     firing: bool = False
 
 
@@ -74,7 +78,7 @@ class AlertEvent:
 
 
 class AlertEvaluator:
-    """Pending -> firing after `for_s`; resolved as soon as the condition clears."""
+    """Pending -> firing after `for_s`; resolved once clear for `clear_for_s`."""
 
     def __init__(self, rules: list[Rule], on_event: Callable[[AlertEvent], None] | None = None):
         self.states = {r.name: AlertState(r) for r in rules}
@@ -88,11 +92,18 @@ class AlertEvaluator:
             if value is None:
                 continue
             breached = value > st.rule.threshold
-            if breached and st.since is None:
-                st.since = now
-            if not breached:
+            if breached:
+                st.clear_since = None
+                if st.since is None:
+                    st.since = now
+            else:
                 st.since = None
-            fire = breached and st.since is not None and now - st.since >= st.rule.for_s
+                if st.clear_since is None:
+                    st.clear_since = now
+            if st.firing:
+                fire = not (st.clear_since is not None and now - st.clear_since >= st.rule.clear_for_s)
+            else:
+                fire = st.since is not None and now - st.since >= st.rule.for_s
             if fire != st.firing:
                 st.firing = fire
                 ev = AlertEvent(

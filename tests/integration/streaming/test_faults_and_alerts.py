@@ -32,12 +32,13 @@ def test_stall_fires_alerts_that_clear(isolated: Settings, tmp_path) -> None:
     s = isolated.model_copy(update={"data_dir": tmp_path / "data"})
     rules = load_rules(
         overrides={
-            "FreshnessSLOBreach": {"threshold": 12, "for_s": 2},
-            "ConsumerLagHigh": {"threshold": 30_000, "for_s": 2},
+            "FreshnessSLOBreach": {"threshold": 12, "for_s": 2, "clear_for_s": 8},
+            "ConsumerLagHigh": {"threshold": 30_000, "for_s": 2, "clear_for_s": 8},
         }
     )
-    # 40 s of input; the job hangs from 6 s to 21 s, then has 19 s to recover.
-    opts = RunOptions(events=80_000, rate=2_000, faults=[Fault.parse("stall@0.15:15")], rules=rules)
+    # 50 s of input; the job hangs from 6 s to 21 s, then has 29 s to catch up
+    # and stay clear for `clear_for_s` before the input ends.
+    opts = RunOptions(events=100_000, rate=2_000, faults=[Fault.parse("stall@0.12:15")], rules=rules)
     r = run_stream(s, opts, progress=print)
     by_rule: dict[str, list[str]] = {}
     for a in r.alerts:
