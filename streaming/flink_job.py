@@ -86,6 +86,17 @@ def configure(t_env: object, cfg: dict[str, object]) -> None:
         # updating Rank, which the append-only lake and late sinks refuse.
         "table.exec.mini-batch.enabled": "false",
     }
+    if cfg.get("flink_rest_url"):
+        # docker compose: submit to the JobManager instead of a local
+        # mini-cluster. pipeline.jars are shipped with the job; the lake and
+        # checkpoint paths must be on storage every TaskManager mounts.
+        # Not exercised here: this machine has no Docker engine.
+        from urllib.parse import urlparse
+
+        url = urlparse(str(cfg["flink_rest_url"]))
+        settings["execution.target"] = "remote"
+        settings["rest.address"] = url.hostname or "localhost"
+        settings["rest.port"] = str(url.port or 8081)
     settings.update({str(k): str(v) for k, v in dict(cfg.get("flink_conf") or {}).items()})
     if cfg.get("restore_from"):
         settings["execution.state-recovery.path"] = str(cfg["restore_from"])

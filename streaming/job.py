@@ -99,6 +99,7 @@ class FlinkJob:
             "jars": jars,
             "restore_from": str(restore_from) if restore_from else None,
             "flink_conf": dict(o.flink_conf),
+            "flink_rest_url": self.settings.flink_rest_url,
         }
 
     def start(self, restore: bool = False, timeout_s: float = 120) -> None:
