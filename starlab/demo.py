@@ -66,15 +66,15 @@ def _stream(settings: Settings, events: int, progress: Progress) -> None:
     from starlab.evidence import Claim, record
     from streaming.evidence import STORY, claims_from_run
     from streaming.reconcile import backfill, reconcile
-    from streaming.scenario import Fault, RunOptions, run_stream
+    from streaming.scenario import Fault, RunOptions, RunResult, run_stream
 
-    def show(label: str, r: object) -> None:
-        rep, lat = r.report, r.latency_ms  # type: ignore[attr-defined]
+    def show(label: str, r: RunResult) -> None:
+        rep, lat = r.report, r.latency_ms
         progress(
             f"{label}: lost {rep.lost}, duplicated {rep.duplicated}, "
             f"late {rep.late_captured}/{rep.expected_late}, metric mismatches {rep.metric_mismatches}; "
             f"e2e p95 {(lat.p95 / 1000 if lat else float('nan')):.1f}s, "
-            f"freshness p95 {r.freshness_p95_s or float('nan'):.1f}s"  # type: ignore[attr-defined]
+            f"freshness p95 {r.freshness_p95_s or float('nan'):.1f}s"
         )
 
     clean = run_stream(settings, RunOptions(events=events, rate=2_500), progress=progress)
@@ -87,17 +87,14 @@ def _stream(settings: Settings, events: int, progress: Progress) -> None:
     show("run with the job SIGKILLed at 50%", faulty)
 
     before = reconcile(settings)
-    ms = [d.window_start_ms for d in before.drifting]
-    from datetime import UTC, datetime, timedelta
-
-    lo = datetime.fromtimestamp(min(ms) / 1000, UTC) if ms else datetime.now(UTC)
-    hi = (datetime.fromtimestamp(max(ms) / 1000, UTC) if ms else lo) + timedelta(minutes=1)
-    repaired = backfill(settings, lo, hi, run_dbt=False)
+    span = before.drift_span()
+    repaired = backfill(settings, *span, run_dbt=False) if span else None
     after = reconcile(settings, run_dbt=False)
     progress(
         f"reconcile: {before.drift_windows} of {before.windows_compared} windows drift "
         f"({before.drift_events} events; {before.batch_late_events} late events in the batch); "
-        f"backfill replayed {repaired.windows} windows in {repaired.seconds:.1f}s; "
+        f"backfill replayed {repaired.windows if repaired else 0} windows "
+        f"in {repaired.seconds if repaired else 0:.1f}s; "
         f"drift after: {after.drift_windows}"
     )
 
@@ -118,7 +115,8 @@ def _stream(settings: Settings, events: int, progress: Progress) -> None:
         measured=after.drift_windows,
         method=(
             f"dbt marts.fct_item_metrics_1m over the lake vs the stream's latest value per window: "
-            f"{before.drift_windows} windows drifted before, {repaired.windows} replayed in one transaction"
+            f"{before.drift_windows} windows drifted before, "
+            f"{repaired.windows if repaired else 0} replayed in one transaction"
         ),
         command="starlab stream reconcile && starlab stream backfill",
         details={"before": before.summary(3)},

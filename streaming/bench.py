@@ -15,6 +15,7 @@ Prints, on this machine (2 cores) and in the same run:
 from __future__ import annotations
 
 import io
+import json
 import struct
 import time
 from collections.abc import Callable
@@ -75,7 +76,7 @@ def preload(settings: Settings, events: int, progress: Progress) -> tuple[int, f
     ensure_topics(settings, stream_topics(settings))
     registry = SchemaRegistryClient({"url": settings.schema_registry_url})
     schema_id = registry.register_schema(f"{settings.events_topic}-value", Schema(schema_str(), "AVRO"))
-    parsed = fastavro.parse_schema(__import__("json").loads(schema_str()))
+    parsed = fastavro.parse_schema(json.loads(schema_str()))
     header = struct.pack(">bI", 0, schema_id)  # Confluent wire format: magic 0 + schema id
     producer = Producer(
         {

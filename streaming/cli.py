@@ -126,7 +126,7 @@ def backfill(
     end: str = typer.Option(None, "--to", help="UTC end (ISO-8601), exclusive."),
 ) -> None:
     """Repair the stream's windows in [from, to) from the batch recomputation, idempotently."""
-    from datetime import datetime, timedelta
+    from datetime import datetime
 
     from streaming.reconcile import backfill as do_backfill
     from streaming.reconcile import reconcile as do_reconcile
@@ -140,15 +140,11 @@ def backfill(
             raise typer.BadParameter(f"{text!r} is not an ISO-8601 time") from None
 
     before = do_reconcile(settings)
-    if start and end:
-        lo, hi = parse(start), parse(end)
-    elif before.drifting:
-        ms = [d.window_start_ms for d in before.drifting]
-        lo = datetime.fromtimestamp(min(ms) / 1000, UTC)
-        hi = datetime.fromtimestamp(max(ms) / 1000, UTC) + timedelta(minutes=1)
-    else:
+    span = (parse(start), parse(end)) if start and end else before.drift_span()
+    if span is None:
         console.print("no drift: nothing to backfill")
         return
+    lo, hi = span
     result = do_backfill(settings, lo, hi, run_dbt=False)
     after = do_reconcile(settings, run_dbt=False)
     console.print_json(

@@ -17,11 +17,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -66,6 +67,14 @@ class Reconciliation:
     def drift_events(self) -> int:
         return sum(abs(d.events_diff) for d in self.drifting)
 
+    def drift_span(self) -> tuple[datetime, datetime] | None:
+        """[first, last + 1 min) of the drifting windows: what a backfill must cover."""
+        if not self.drifting:
+            return None
+        ms = [d.window_start_ms for d in self.drifting]
+        lo = datetime.fromtimestamp(min(ms) / 1000, UTC)
+        return lo, datetime.fromtimestamp(max(ms) / 1000, UTC) + timedelta(minutes=1)
+
     def summary(self, examples: int = 5) -> dict[str, object]:
         return {
             "windows_compared": self.windows_compared,
@@ -86,7 +95,7 @@ class Reconciliation:
 
 
 def _iso(ms: int) -> str:
-    return datetime.utcfromtimestamp(ms / 1000).strftime("%Y-%m-%dT%H:%M:%S")
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def run_dbt_batch(settings: Settings) -> float:
@@ -111,9 +120,7 @@ def run_dbt_batch(settings: Settings) -> float:
         "STARLAB_DUCKDB_PATH": str(settings.warehouse_path.resolve()),
     }
     t0 = time.monotonic()
-    proc = subprocess.run(
-        cmd, capture_output=True, text=True, cwd=ROOT, env={**__import__("os").environ, **env}
-    )
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env={**os.environ, **env})
     if proc.returncode != 0:
         tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
         raise ReconcileError(f"dbt build of {BATCH_TABLE} failed: {' | '.join(tail)}")
