@@ -33,16 +33,17 @@ demo: up ## run every story end to end and write reports/latest/evidence.{json,m
 	$(STARLAB) demo all
 	@echo "The stack is still running for exploration; 'make down' stops it."
 
-test: up ## run unit and integration tests on the real stack, then stop it
+test: lint up ## lint, then unit and integration tests on the real stack, then stop it
 	@rc=0; $(PY) -m pytest tests $(PYTEST_ARGS) || rc=$$?; \
 	  $(STARLAB) down; exit $$rc
 
 test-unit: setup ## unit tests only (no process started)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
-lint: setup ## ruff + mypy on the kernel
+lint: setup ## ruff, mypy on every package, and the import rules (import-linter)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: up ## benchmarks that print measured figures and ratios (streaming, rankings)
 	$(STARLAB) stream bench

@@ -1,1 +1,8 @@
-"""placeholder"""
+"""Story 1 (data contracts): versioned Avro subjects, dbt model contracts, a CI gate, CDC backfill.
+
+The compatibility checker and the registry are kernel infrastructure
+(`starlab.schema`, `starlab.registry`) because streaming uses them too; this
+package holds what the contracts story decides: the subjects and their
+modes, the gate over Avro and dbt contracts with impact from lineage, the
+change-request checks, the CDC backfill and the replayed quarter.
+"""

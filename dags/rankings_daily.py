@@ -36,18 +36,22 @@ Code: `rankings/publish.py` (the cycle), `rankings/gate.py` (the checks),
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
+
+if TYPE_CHECKING:
+    from rankings.publish.publisher import Publisher
 
 DAG_ID = "rankings_daily"
 
 
-def _publisher() -> Any:
+def _publisher() -> Publisher:
     # Heavy imports (duckdb, redis, pandas; GX inside the gate) only when a task runs.
-    from rankings.config import RankingsSettings
-    from rankings.publish import Publisher
+    from rankings.publish.publisher import Publisher
+    from rankings.settings import RankingsSettings
     from starlab.settings import Settings
 
     ctx = get_current_context()
@@ -93,8 +97,8 @@ def rankings_daily() -> None:
         from datetime import date
 
         as_of = _interval_date()
-        stats = _publisher().check_inputs(date.fromisoformat(as_of))
-        return {"as_of_date": as_of, **stats}
+        report = _publisher().check_inputs(date.fromisoformat(as_of))
+        return {"as_of_date": as_of, "input_age_s": report.input_age_s, "parts": report.stats.parts}
 
     @task
     def build(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -111,7 +115,7 @@ def rankings_daily() -> None:
     @task
     def gx_checkpoint(candidate: dict[str, Any]) -> dict[str, Any]:
         from rankings.errors import DQGateError
-        from rankings.publish import Candidate
+        from rankings.publish.publisher import Candidate
 
         try:
             cand = _publisher().gate(Candidate.from_dict(candidate))
@@ -123,31 +127,35 @@ def rankings_daily() -> None:
     def flip(candidate: dict[str, Any]) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from rankings.errors import FlipRefused
-        from rankings.publish import Candidate
+        from rankings.errors import FlipRefused, StaleCandidate
+        from rankings.publish.publisher import Candidate
 
         try:
-            return dict(_publisher().flip(Candidate.from_dict(candidate)))
+            return asdict(_publisher().flip(Candidate.from_dict(candidate)))
+        except StaleCandidate as exc:  # an older interval re-run: nothing to publish, not a failure
+            raise AirflowSkipException(str(exc)) from exc
         except FlipRefused as exc:
-            if "older than the live" in str(exc):
-                raise AirflowSkipException(str(exc)) from exc
             raise _terminal(exc) from exc
 
     @task
     def warm_cache(candidate: dict[str, Any], flipped: dict[str, Any]) -> dict[str, Any]:
-        from rankings.publish import Candidate
+        from rankings.publish.publisher import Candidate
 
-        return dict(_publisher().warm(Candidate.from_dict(candidate)))
+        return asdict(_publisher().warm(Candidate.from_dict(candidate)))
 
     @task
     def record_metrics(candidate: dict[str, Any], served: dict[str, Any]) -> dict[str, Any]:
-        from rankings.publish import Candidate
+        from rankings.publish.publisher import Candidate
 
-        return dict(_publisher().record(Candidate.from_dict(candidate)))
+        return _publisher().record(Candidate.from_dict(candidate)).to_dict()
 
-    gated = gx_checkpoint(build(check_inputs()))
-    flipped = flip(gated)
-    served = warm_cache(gated, flipped)
+    # At parse time each call returns an XComArg that Airflow resolves to the
+    # task's JSON at run time; `Any` tells the type checker so.
+    inputs: Any = check_inputs()
+    built: Any = build(inputs)
+    gated: Any = gx_checkpoint(built)
+    flipped: Any = flip(gated)
+    served: Any = warm_cache(gated, flipped)
     record_metrics(gated, served)
 
 

@@ -13,13 +13,18 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from starlab.settings import get_settings
+
+if TYPE_CHECKING:
+    from rankings.bench.run import RankingsBench
+    from rankings.publish.publisher import Publisher
+    from rankings.settings import RankingsSettings
 
 console = Console()
 app = typer.Typer(
@@ -28,14 +33,14 @@ app = typer.Typer(
 )
 
 
-def _cfg() -> Any:
-    from rankings.config import get_rankings_settings
+def _cfg() -> RankingsSettings:
+    from rankings.settings import get_rankings_settings
 
     return get_rankings_settings()
 
 
-def _publisher() -> Any:
-    from rankings.publish import Publisher
+def _publisher() -> Publisher:
+    from rankings.publish.publisher import Publisher
 
     return Publisher(get_settings(), _cfg())
 
@@ -49,8 +54,10 @@ def _parse_date(value: str | None) -> date | None:
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
-def _print_json(data: Any) -> None:
-    console.print_json(json.dumps(data, default=str))
+def _print_json(data: object) -> None:
+    from starlab.evidence import jsonable
+
+    console.print_json(json.dumps(jsonable(data)))
 
 
 @app.command(
@@ -82,15 +89,15 @@ def run(
     if as_json:
         _print_json(out)
         return
-    m, t = out["metrics"], out["timings_s"]
+    m = out.metrics
     console.print(
-        f"[green]published[/green] {m['build_id']} ({m['color']}), ranking date {m['ranking_date']}: "
-        f"{m['served_rows']} items served, {m['rows']} rows; freshness at publish "
-        f"{(m['freshness_at_publish_s'] or 0) / 60:.1f} min, duplicate rate {m['duplicate_rate']}"
+        f"[green]published[/green] {m.build_id} ({m.color}), ranking date {m.ranking_date}: "
+        f"{m.served_rows} items served, {m.rows} rows; freshness at publish "
+        f"{(m.freshness_at_publish_s or 0) / 60:.1f} min, duplicate rate {m.duplicate_rate}"
     )
-    console.print("steps: " + ", ".join(f"{k} {v:.2f}s" for k, v in t.items()))
-    gate = out["candidate"]["gate"]["checks"]
-    console.print(f"DQ gate: {sum(c['passed'] for c in gate)}/{len(gate)} checks passed")
+    console.print("steps: " + ", ".join(f"{k} {v:.2f}s" for k, v in out.timings_s.items()))
+    checks = out.candidate.checks
+    console.print(f"DQ gate: {sum(c.passed for c in checks)}/{len(checks)} checks passed")
 
 
 @app.command(epilog="Example: starlab rankings rollback")
@@ -98,9 +105,9 @@ def rollback() -> None:
     """Serve the previous build again at once: Redis pointer, flag and `marts.rankings_live`."""
     out = _publisher().rollback()
     console.print(
-        f"[yellow]rolled back[/yellow] to {out['build_id']} ({out['live_color']}) from "
-        f"{out['rolled_back_from']}; pointer moved in {out['pointer_moved_ms']} ms; dashboard view "
-        f"{'re-pointed' if out['view_synced'] else 'NOT re-pointed (warehouse busy; next publish fixes it)'}"
+        f"[yellow]rolled back[/yellow] to {out.build_id} ({out.live_color}) from "
+        f"{out.rolled_back_from}; pointer moved in {out.pointer_moved_ms} ms; dashboard view "
+        f"{'re-pointed' if out.view_synced else 'NOT re-pointed (warehouse busy; next publish fixes it)'}"
     )
 
 
@@ -111,29 +118,29 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the raw sta
     if as_json:
         _print_json(st)
         return
+    serves = st.redis_pointer or st.redis_error
     console.print(
-        f"live: [bold]{st['live_color']}[/bold] {st['live_build_id']}; Redis serves {st['redis_pointer']}; "
-        f"dashboard view -> {st['view_color']}; rollback "
-        f"{'available' if st['rollback_available'] else 'not available'}"
-        + (f"; freshness now {st['freshness_now_s'] / 60:.1f} min" if "freshness_now_s" in st else "")
+        f"live: [bold]{st.live_color}[/bold] {st.live_build_id}; Redis serves {serves}; "
+        f"dashboard view -> {st.view_color}; rollback "
+        f"{'available' if st.rollback_available else 'not available'}"
+        + (f"; freshness now {st.freshness_now_s / 60:.1f} min" if st.freshness_now_s is not None else "")
     )
     table = Table(title="colors")
-    for col in ("color", "build", "status", "ranking date", "rows", "served rows", "published at", "note"):
+    for col in ("color", "build", "status", "ranking date", "rows", "served rows", "note"):
         table.add_column(col)
-    for color, rec in st["colors"].items():
+    for color, rec in st.colors.items():
         table.add_row(
             color,
-            rec["build_id"],
-            rec["status"],
-            str(rec["ranking_date"]),
-            str(rec["rows"]),
-            str(rec["served_rows"]),
-            str(rec["published_at"] or ""),
-            (rec["reason"] or "")[:60],
+            rec.build_id,
+            rec.status,
+            str(rec.ranking_date),
+            str(rec.rows),
+            str(rec.served_rows),
+            (rec.reason or "")[:60],
         )
     console.print(table)
-    if st["lease"]:
-        console.print(f"build in progress: {st['lease']}")
+    if st.lease_build_id:
+        console.print(f"build in progress: {st.lease_build_id}")
 
 
 @app.command(
@@ -153,7 +160,8 @@ def serve(
 
     settings = get_settings()
     uvicorn.run(
-        "rankings.api:app",
+        "rankings.serving.api:create_app",
+        factory=True,
         host=host or settings.api_host,
         port=port or settings.api_port,
         loop="uvloop",
@@ -205,7 +213,7 @@ def bench(
     record: bool = typer.Option(True, help="Record the claims in the evidence report."),
 ) -> None:
     """Measure freshness, duplication, p50/p95/p99 under load with a flip, bad responses, cost ratios."""
-    from rankings.bench import run_bench
+    from rankings.bench.run import run_bench
 
     settings = get_settings()
     result = run_bench(
@@ -224,8 +232,8 @@ def bench(
     _report(result, command, record)
 
 
-def _report(result: dict[str, Any], command: str, record: bool) -> None:
-    from rankings.bench import save_result
+def _report(result: RankingsBench, command: str, record: bool) -> None:
+    from rankings.bench.run import save_result
     from rankings.evidence import STORY, claims_from_bench
     from starlab.evidence import build_report
     from starlab.evidence import record as record_claims
@@ -240,11 +248,10 @@ def _report(result: dict[str, Any], command: str, record: bool) -> None:
         mark = {"pass": "[green]pass[/green]", "fail": "[red]fail[/red]"}.get(str(c.status), str(c.status))
         table.add_row(c.claim, c.claimed_text(), c.measured_text(), mark)
     console.print(table)
-    deferral = result.get("deferral") or {}
-    if "spearman_with_latent_quality" in deferral:
+    if result.deferral:
         console.print(
             "deferred features, Spearman rho with true item appeal: "
-            + json.dumps(deferral["spearman_with_latent_quality"])
+            + json.dumps(result.deferral.spearman_with_latent_quality)
         )
     if record:
         record_claims(claims, STORY, settings.reports_dir)

@@ -1,19 +1,16 @@
-"""`starlab demo rankings`: story 2 end to end on generated data, with its claims recorded.
-
-Backs the acceptance "starlab demo rankings (and make demo) runs the whole
-path on generated data and prints the claims with measured values":
+"""`starlab demo rankings`: story 2 end to end on generated data, returning its claims.
 
 1. 14 days of engagement history whose newest ingest is now, added to the
-   same lake the stream step wrote (its event ids are prefixed by a
-   per-run part name, so they never collide with the stream's `e7-...` ids;
-   the previous demo run's history parts are removed first, only ours);
+   same lake the stream step wrote (its event ids are prefixed by a per-run
+   part name, so they never collide with the stream's `e7-...` ids; the
+   previous demo run's history parts are removed first, only ours);
 2. a first blue/green publish cycle (`Publisher.run_cycle`);
-3. `rankings.bench.run_bench`: an injected bad build the gate must refuse,
-   new arrivals published under 20k requests at concurrency 32, a rollback
-   under load and a re-publish, ranking vs constant endpoint at
+3. `rankings.bench.run.run_bench`: an injected bad build the gate must
+   refuse, new arrivals published under 20k requests at concurrency 32, a
+   rollback under load and a re-publish, ranking vs constant twin at
    concurrency 8, Redis round trips, the deferral measurement and the
    incremental-vs-full cost at `STARLAB_RANKINGS_PERF_EVENTS` (10M);
-4. the claims recorded under `reports/latest/claims/2-rankings.json`.
+4. the claims, which the kernel records under `2-rankings`.
 
 The stream step runs first and verifies its own lake content before this
 step adds anything; it wipes `lake/events` when it starts, so a later demo
@@ -22,20 +19,21 @@ run's stream check never sees these files.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 
-from rankings.bench import run_bench, save_result
-from rankings.config import get_rankings_settings
-from rankings.errors import RankingsError
-from rankings.evidence import STORY, claims_from_bench
-from rankings.publish import Publisher
+from rankings.bench.run import run_bench, save_result
+from rankings.evidence import claims_from_bench
+from rankings.publish.publisher import Publisher
+from rankings.settings import get_rankings_settings
 from rankings.synth import generate_recent
-from starlab.evidence import record
 from starlab.settings import Settings
+from starlab.story import DemoContext, DemoOutcome
 
 HISTORY_PREFIX = "rankings-"
 """Lake parts this step writes: `part-rankings-<UTC time>.parquet` (and the bench's `part-arr*`)."""
+
+CORRECTNESS = ("bad_responses_during_switch", "change_failure_rate")
+"""Claims whose failure means users saw a bad version: the demo fails on them."""
 
 
 def _remove_own_parts(settings: Settings) -> int:
@@ -48,11 +46,12 @@ def _remove_own_parts(settings: Settings) -> int:
     return removed
 
 
-def run_rankings_demo(settings: Settings, events: int, progress: Callable[[str], None]) -> None:
+def run_demo(ctx: DemoContext) -> DemoOutcome:
+    settings, progress = ctx.settings, ctx.progress
     cfg = get_rankings_settings()
     removed = _remove_own_parts(settings)
     part = f"{HISTORY_PREFIX}{datetime.now(UTC):%Y%m%dT%H%M%S}"
-    history = max(events * 10, 200_000)
+    history = max(ctx.events * 10, 200_000)
     dims = settings.lake_dir / "dims" / "items.parquet"
     g = generate_recent(settings.lake_dir, history, days=14, part=part, write_dims=not dims.exists())
     progress(
@@ -63,24 +62,21 @@ def run_rankings_demo(settings: Settings, events: int, progress: Callable[[str],
     # the history's ingest times are in the past: incremental state cannot see it
     publisher.invalidate(f"demo history {part} written with past ingest times")
     first = publisher.run_cycle()
-    m = first["metrics"]
+    m = first.metrics
     progress(
-        f"published {m['build_id']}: {m['served_rows']} items on {m['ranking_date']}, freshness at publish "
-        f"{m['freshness_at_publish_s'] / 60:.1f} min, steps {first['timings_s']}"
+        f"published {m.build_id}: {m.served_rows} items on {m.ranking_date}, freshness at publish "
+        f"{(m.freshness_at_publish_s or 0) / 60:.1f} min, steps {first.timings_s}"
     )
     result = run_bench(settings, cfg, perf_events=cfg.perf_events, progress=progress)
     save_result(result, settings.reports_dir)
-    deferral = result.get("deferral", {}).get("spearman_with_latent_quality")
-    if deferral:
-        progress(f"deferred features, Spearman rho with the items' true appeal: {deferral}")
+    if result.deferral:
+        progress(
+            f"deferred features, Spearman rho with the items' true appeal: "
+            f"{result.deferral.spearman_with_latent_quality}"
+        )
     claims = claims_from_bench(result, "starlab demo rankings")
-    record(claims, STORY, settings.reports_dir)
-    for c in claims:
-        progress(f"{c.status}: {c.claim}: measured {c.measured_text()} (claimed {c.claimed_text()})")
-    correctness = {"bad_responses_during_switch", "change_failure_rate"}
-    broken = [c.claim for c in claims if c.metric in correctness and str(c.status) == "fail"]
-    if broken:
-        raise RankingsError(f"story 2 correctness claims failed: {broken}")
+    broken = [c.claim for c in claims if c.metric in CORRECTNESS and str(c.status) == "fail"]
+    return DemoOutcome(claims=claims, problems=[f"correctness claim failed: {b}" for b in broken])
 
 
-__all__ = ["run_rankings_demo"]
+__all__ = ["run_demo"]

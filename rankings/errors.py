@@ -8,12 +8,21 @@ the live flag or the serving pointer.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from starlab.errors import StarlabError, TransientError
 
-if TYPE_CHECKING:
-    from rankings.gate import CheckResult
+
+class FailedCheck(Protocol):
+    """What the gate's `CheckResult` offers an error message (a Protocol, so no import cycle)."""
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    def describe(self) -> str: ...
 
 
 class RankingsError(StarlabError):
@@ -42,7 +51,7 @@ class DQGateError(RankingsError):
     lists them so the one-line CLI error already says what to fix.
     """
 
-    def __init__(self, build_id: str, failures: Sequence[CheckResult]) -> None:
+    def __init__(self, build_id: str, failures: Sequence[FailedCheck]) -> None:
         self.build_id = build_id
         self.failures = list(failures)
         listed = "; ".join(f.describe() for f in self.failures)
@@ -51,6 +60,10 @@ class DQGateError(RankingsError):
 
 class FlipRefused(RankingsError):
     """The flag changed since the build started, or the candidate is older than the live version."""
+
+
+class StaleCandidate(FlipRefused):
+    """The candidate ranks an older date than the live version: skipping it is correct, not a failure."""
 
 
 class RollbackUnavailable(RankingsError):

@@ -8,42 +8,44 @@ rather than left out, so the report shows what was not run.
 
 from __future__ import annotations
 
-from typing import Any
-
-from starlab.evidence import Claim
+from rankings.bench.run import RankingsBench
+from rankings.bench.switch import SwitchUnderLoad
+from starlab.evidence import Claim, jsonable
 
 STORY = "2-rankings"
-
-
-def _get(d: dict[str, Any] | None, *path: str) -> Any:
-    for p in path:
-        if not isinstance(d, dict) or p not in d:
-            return None
-        d = d[p]
-    return d
 
 
 def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.1%}"
 
 
-def claims_from_bench(r: dict[str, Any], command: str) -> list[Claim]:
-    flip = r.get("flip_under_load") or {}
-    publish = flip.get("publish") or {}
-    lat = flip.get("latency_ms") or {}
-    rollback = r.get("rollback_under_load") or {}
-    injected = r.get("injected_bad_build") or {}
-    cmp_ = r.get("const_comparison") or {}
-    rt = r.get("redis_round_trips") or {}
-    perf = r.get("incremental_vs_full") or {}
-    fresh_s = publish.get("freshness_at_publish_s")
-    dup = publish.get("duplicate_rate")
-    changes = r.get("changes") or {}
-    bad_flip = None
-    if flip:
-        bad_flip = flip["failed"] + flip["mixed"] + flip["stale_after_flip"]
-        if rollback:
-            bad_flip += rollback["failed"] + rollback["mixed"] + rollback["stale_after_flip"]
+def _switch_counts(sw: SwitchUnderLoad | None) -> dict[str, float] | None:
+    if sw is None:
+        return None
+    return {
+        "failed": sw.failed,
+        "mixed": sw.mixed,
+        "stale_after_flip": sw.stale_after_flip,
+        "flip_s": sw.flip_s,
+    }
+
+
+def claims_from_bench(r: RankingsBench, command: str) -> list[Claim]:
+    flip, rollback, injected, cmp_, rt, perf = (
+        r.flip,
+        r.rollback,
+        r.injected,
+        r.comparison,
+        r.round_trips,
+        r.incremental,
+    )
+    publish = flip.publish
+    lat = flip.latency_ms
+    fresh_s = publish.freshness_at_publish_s if publish else None
+    dup = publish.duplicate_rate if publish else None
+    changes = r.changes
+    bad_flip = flip.bad_responses + (rollback.bad_responses if rollback else 0)
+
     return [
         Claim(
             story=STORY,
@@ -59,7 +61,7 @@ def claims_from_bench(r: dict[str, Any], command: str) -> list[Claim]:
                 "pipeline's own delay (build + gate + flip), not a schedule's"
             ),
             command=command,
-            details={"story_range_min": [65, 90], "publish": publish},
+            details={"story_range_min": [65, 90], "publish": jsonable(publish)},
         ),
         Claim(
             story=STORY,
@@ -72,10 +74,10 @@ def claims_from_bench(r: dict[str, Any], command: str) -> list[Claim]:
             method=(
                 "1 - distinct(ranking_date, item_id) / rows of the published table (GX "
                 "ExpectColumnProportionOfUniqueValuesToBeBetween); the lake it was built from had "
-                f"{_get(r, 'lake_input', 'duplicate_rate_pct')}% retried copies"
+                f"{r.lake_input.duplicate_rate_pct}% retried copies"
             ),
             command=command,
-            details={"lake_input": r.get("lake_input")},
+            details={"lake_input": jsonable(r.lake_input)},
         ),
         Claim(
             story=STORY,
@@ -84,14 +86,14 @@ def claims_from_bench(r: dict[str, Any], command: str) -> list[Claim]:
             unit="ms",
             claimed=200.0,
             comparator="<",
-            measured=lat.get("p95"),
+            measured=lat.p95,
             method=(
-                f"{flip.get('requests', 0):,} GET /rankings (overall and per category) at concurrency "
-                f"{r.get('concurrency')} from a separate process over keep-alive connections, a publish "
-                "flipping half way; 2 shared cores run server, Redis and load generator"
+                f"{flip.requests:,} GET /rankings (overall and per category) at concurrency "
+                f"{r.concurrency} from a separate process (aiohttp, HDR histogram) over keep-alive "
+                "connections, a publish flipping half way; 2 shared cores run server, Redis and load"
             ),
             command=command,
-            details={"latency_ms": lat, "throughput_rps": flip.get("throughput_rps")},
+            details={"latency_ms": lat.to_dict(), "throughput_rps": flip.throughput_rps},
         ),
         Claim(
             story=STORY,
@@ -104,15 +106,12 @@ def claims_from_bench(r: dict[str, Any], command: str) -> list[Claim]:
             method=(
                 "every response's items compared with the cached snapshot of the build it names; failed = "
                 "non-200, mixed = not exactly that snapshot, stale = old build served to a request sent "
-                f"after the pointer moved; flip: {flip.get('responses_old')} old / "
-                f"{flip.get('responses_new')} new responses"
-                + (f"; rollback: {rollback.get('requests')} requests" if rollback else "")
+                f"after the pointer moved; flip: {flip.responses_old} old / "
+                f"{flip.responses_new} new responses"
+                + (f"; rollback: {rollback.requests} requests" if rollback else "")
             ),
             command=command,
-            details={
-                "flip": {k: flip.get(k) for k in ("failed", "mixed", "stale_after_flip", "flip_s")},
-                "rollback": {k: rollback.get(k) for k in ("failed", "mixed", "stale_after_flip", "flip_s")},
-            },
+            details={"flip": _switch_counts(flip), "rollback": _switch_counts(rollback)},
         ),
         Claim(
             story=STORY,
@@ -123,17 +122,17 @@ def claims_from_bench(r: dict[str, Any], command: str) -> list[Claim]:
             comparator="==",
             measured=(
                 None
-                if not changes.get("attempted")
-                else round(100 * changes.get("reached_users_bad", 0) / changes["attempted"], 3)
+                if not changes.attempted
+                else round(100 * changes.reached_users_bad / changes.attempted, 3)
             ),
             method=(
                 "changes that reached users in a bad state / changes attempted in this run: "
-                f"{changes.get('attempted')} attempted ({changes.get('refused')} refused by the DQ gate, "
-                f"{changes.get('published')} published, {changes.get('rolled_back')} rolled back); a refused "
+                f"{changes.attempted} attempted ({changes.refused} refused by the DQ gate, "
+                f"{changes.published} published, {changes.rolled_back} rolled back); a refused "
                 "build must leave the served build and its content unchanged"
             ),
             command=command,
-            details={"changes": changes, "injected_bad_build": injected},
+            details={"changes": jsonable(changes), "injected_bad_build": jsonable(injected)},
         ),
         Claim(
             story=STORY,
@@ -142,10 +141,10 @@ def claims_from_bench(r: dict[str, Any], command: str) -> list[Claim]:
             unit="s",
             claimed=1.0,
             comparator="<",
-            measured=rollback.get("flip_s"),
+            measured=rollback.flip_s if rollback else None,
             method="`Publisher.rollback()` under load: flag, Redis pointer (one Lua CAS) and view; wall time",
             command=command,
-            details={"rollback": rollback.get("result")},
+            details={"rollback": jsonable(rollback.switched.rollback) if rollback else None},
         ),
         Claim(
             story=STORY,
@@ -154,24 +153,24 @@ def claims_from_bench(r: dict[str, Any], command: str) -> list[Claim]:
             unit="%",
             claimed=10.0,
             comparator="<=",
-            measured=(
-                None
-                if not perf.get("incremental_over_full")
-                else round(perf["incremental_over_full"] * 100, 2)
-            ),
+            measured=None if perf is None else round(perf.incremental_over_full * 100, 2),
             method=(
-                "execution time of the data models (int_item_engagement_daily + rankings, "
-                f"run_results.json, fastest of {perf.get('repeats')}), "
-                f"{perf.get('events_history', 0):,} events over 30 days "
-                f"+ 1 day of {perf.get('events_per_day', 0):,} events: incremental "
-                f"{_get(perf, 'incremental_1d', 'data_models_s')} s vs full refresh "
-                f"{_get(perf, 'full_refresh_31d', 'data_models_s')} s. Fixed costs beside: with the "
-                f"staging views' DDL {_pct(perf.get('incremental_over_full_all_models'))}, dbt process "
-                f"wall time {_pct(perf.get('incremental_over_full_process'))}; +3 days costs "
-                f"{perf.get('incremental_3d_over_1d')}x +1 day"
+                "not run (--perf-events 0)"
+                if perf is None
+                else (
+                    "execution time of the data models (int_item_engagement_daily + rankings, "
+                    f"run_results.json, fastest of {perf.repeats}), "
+                    f"{perf.events_history:,} events over 30 days "
+                    f"+ 1 day of {perf.events_per_day:,} events: incremental "
+                    f"{perf.incremental_1d.data_models_s} s vs full refresh "
+                    f"{perf.full_refresh_31d.data_models_s} s. Fixed costs beside: with the "
+                    f"staging views' DDL {_pct(perf.incremental_over_full_all_models)}, dbt process "
+                    f"wall time {_pct(perf.incremental_over_full_process)}; +3 days costs "
+                    f"{perf.incremental_3d_over_1d}x +1 day"
+                )
             ),
             command=command,
-            details={"incremental_vs_full": perf},
+            details={"incremental_vs_full": jsonable(perf)},
         ),
         Claim(
             story=STORY,
@@ -180,16 +179,25 @@ def claims_from_bench(r: dict[str, Any], command: str) -> list[Claim]:
             unit="x",
             claimed=2.0,
             comparator="<=",
-            measured=cmp_.get("p99_ratio"),
+            measured=cmp_.p99_ratio if cmp_ else None,
             method=(
-                "GET /rankings?limit=20 vs GET /const?limit=20 (same parameters and body size, no Redis), "
-                f"same server, alternating blocks, {cmp_.get('requests_each', 0):,} requests each: p99 "
-                f"{_get(cmp_, 'rankings_ms', 'p99')} vs {_get(cmp_, 'const_ms', 'p99')} ms (/healthz "
-                f"{_get(cmp_, 'healthz_ms', 'p99')} ms, {cmp_.get('p99_ratio_vs_healthz')}x); bare Redis "
-                f"GET round trip p50 {_get(rt, 'get', 'p50')} us / p99 {_get(rt, 'get', 'p99')} us"
+                "not run"
+                if cmp_ is None
+                else (
+                    "GET /rankings?limit=20 vs its constant twin GET /const?limit=20 (same parameters, "
+                    "validation and body size, no Redis; mounted by the bench only), same server, "
+                    f"alternating blocks, {cmp_.requests_each:,} requests each: p99 "
+                    f"{cmp_.rankings_ms.p99:.3f} vs {cmp_.const_ms.p99:.3f} ms (/healthz "
+                    f"{cmp_.healthz_ms.p99:.3f} ms, {cmp_.p99_ratio_vs_healthz}x)"
+                    + (
+                        f"; bare Redis GET round trip p50 {rt.get.p50:.0f} us / p99 {rt.get.p99:.0f} us"
+                        if rt
+                        else ""
+                    )
+                )
             ),
             command=command,
-            details={"comparison": cmp_, "redis_round_trips_us": rt},
+            details={"comparison": jsonable(cmp_), "redis_round_trips_us": jsonable(rt)},
         ),
     ]
 

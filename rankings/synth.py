@@ -57,7 +57,7 @@ def generate_recent(
     stream writes the same generator's ids (`e7-...`) into the same lake, and
     staging's `unique(event_id)` test would see one id on two dates. The seed
     stays the project's default (7), so items, their categories and their
-    latent quality (what `rankings.deferral` measures against) are the same
+    latent quality (what `rankings.bench.deferral` measures against) are the same
     as in the dimension the stream's run wrote; `write_dims=False` keeps it.
     """
     end = end or datetime.now(UTC)

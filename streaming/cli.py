@@ -170,7 +170,7 @@ def bench(
     lateness: bool = typer.Option(True, help="Also compare 10 min and 2 min allowed lateness."),
 ) -> None:
     """Throughput vs a plain passthrough, p99 latency exactly-once vs at-least-once, lateness."""
-    from streaming.bench import LIVE_RATE_PER_S, run_bench
+    from streaming.bench.run import LIVE_RATE_PER_S, run_bench
 
     r = run_bench(
         get_settings(), events=events, checkpoint_ms=checkpoint_ms, progress=lambda m: console.print(f"· {m}")
@@ -187,9 +187,14 @@ def bench(
                               ({r.backfill_events:,} events in {r.backfill_s:.1f}s)
   7 days at {LIVE_RATE_PER_S:,}/s           {r.backfill_7d_hours:>10.1f} h
                               (story: within 6 h; linear extrapolation)""")
-    _record_bench(r, events, target_p99)
+    from starlab.evidence import build_report, record
+    from streaming.evidence import BENCH_STORY, claims_from_bench
+
+    settings = get_settings()
+    record(claims_from_bench(r, f"starlab stream bench --events {events}"), BENCH_STORY, settings.reports_dir)
+    build_report(settings.reports_dir)
     if lateness:
-        from streaming.bench import compare_lateness
+        from streaming.bench.run import compare_lateness
 
         console.print("\n[bold]allowed lateness[/bold] (same seeded input; late = behind the watermark)")
         for p in compare_lateness(get_settings(), progress=lambda m: console.print(f"· {m}")):
@@ -198,58 +203,3 @@ def bench(
                 f"e2e p95 {p.e2e_p95_ms:>7,.0f} ms, windows to repair by backfill "
                 f"{p.drift_windows:,}/{p.windows:,}"
             )
-
-
-def _record_bench(r: object, events: int, target_p99: int) -> None:
-    """The bench's figures next to the story's and the issue's targets."""
-    from starlab.evidence import Claim, build_report, record
-    from streaming.bench import LIVE_RATE_PER_S, BenchResult
-
-    assert isinstance(r, BenchResult)
-    cmd = f"starlab stream bench --events {events}"
-    story = "3-streaming-bench"
-    claims = [
-        Claim(
-            story=story,
-            claim="backfill of a 7-day window within 6 hours",
-            metric="backfill_7d_hours",
-            unit="h",
-            claimed=6.0,
-            comparator="<=",
-            measured=r.backfill_7d_hours,
-            method=(
-                f"dbt rebuild of the batch metrics over a {r.backfill_events:,}-event lake plus the "
-                f"transactional replay took {r.backfill_s:.1f}s ({r.backfill_events_per_s:,.0f} events/s), "
-                f"scaled linearly to 7 days at {LIVE_RATE_PER_S:,} events/s"
-            ),
-            command=cmd,
-        ),
-        Claim(
-            story=story,
-            claim="issue target: >= 20,000 events/s through Flink with exactly-once sinks",
-            metric="flink_events_per_s",
-            unit="events/s",
-            claimed=20_000,
-            comparator=">=",
-            measured=r.flink_events_per_s,
-            method=(
-                f"bounded job over {r.events:,} preloaded events, rate from committed offsets; a Python "
-                f"passthrough did {r.passthrough_events_per_s:,.0f}/s in the same run (ratio {r.ratio:.2f})"
-            ),
-            command=cmd,
-        ),
-        Claim(
-            story=story,
-            claim="issue target: p99 exactly-once latency <= checkpoint interval + 2 s",
-            metric="eo_p99_ms",
-            unit="ms",
-            claimed=float(target_p99),
-            comparator="<=",
-            measured=r.eo_p99_ms,
-            method=f"30k live events at 3k/s; at-least-once beside it: {r.alo_p99_ms:,.0f} ms",
-            command=cmd,
-        ),
-    ]
-    settings = get_settings()
-    record(claims, story, settings.reports_dir)
-    build_report(settings.reports_dir)

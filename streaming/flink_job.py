@@ -41,7 +41,8 @@ def render_sql(cfg: dict[str, object]) -> tuple[list[str], list[str]]:
     }
     if not exactly_once:
         values["sink_guarantee"] = "'sink.delivery-guarantee' = 'at-least-once',"
-    ddl, inserts = [], []
+    ddl: list[str] = []
+    inserts: list[str] = []
     for path in sorted(SQL_DIR.glob("*.sql")):
         text = Template(path.read_text()).substitute(values)
         # Strip comment lines, then split on statement-ending semicolons.
@@ -52,11 +53,16 @@ def render_sql(cfg: dict[str, object]) -> tuple[list[str], list[str]]:
     return ddl, inserts
 
 
+def _strings(value: object) -> list[str]:
+    """A JSON list from the job config, as strings (the config is untyped JSON)."""
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
 def configure(t_env: object, cfg: dict[str, object]) -> None:
     conf = t_env.get_config()  # type: ignore[attr-defined]
     settings = {
         "pipeline.name": "starlab-engagement-stream",
-        "pipeline.jars": ";".join(f"file://{j}" for j in cfg["jars"]),  # type: ignore[union-attr]
+        "pipeline.jars": ";".join(f"file://{j}" for j in _strings(cfg["jars"])),
         "parallelism.default": str(cfg.get("parallelism", 2)),
         "execution.checkpointing.interval": f"{cfg.get('checkpoint_interval_ms', 5000)} ms",
         "execution.checkpointing.mode": "EXACTLY_ONCE",
@@ -97,7 +103,9 @@ def configure(t_env: object, cfg: dict[str, object]) -> None:
         settings["execution.target"] = "remote"
         settings["rest.address"] = url.hostname or "localhost"
         settings["rest.port"] = str(url.port or 8081)
-    settings.update({str(k): str(v) for k, v in dict(cfg.get("flink_conf") or {}).items()})
+    extra = cfg.get("flink_conf")
+    if isinstance(extra, dict):
+        settings.update({str(k): str(v) for k, v in extra.items()})
     if cfg.get("restore_from"):
         settings["execution.state-recovery.path"] = str(cfg["restore_from"])
     for key, value in settings.items():

@@ -15,11 +15,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from starlab.errors import StarlabError
 from starlab.events.model import ALLOWED_LATENESS_MS, schema_str
 from starlab.settings import ROOT, Settings
 from starlab.stack import prereqs
 from starlab.stack.process import ManagedProcess, wait_until
+from streaming.ddl import template_values
+from streaming.errors import JobError
 
 JOB_SCRIPT = ROOT / "streaming" / "flink_job.py"
 
@@ -28,10 +29,6 @@ def _hms(ms: int) -> str:
     """Milliseconds as H:MM:SS for an INTERVAL ... HOUR TO SECOND literal."""
     s = ms // 1000
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
-
-
-class JobError(StarlabError):
-    """The Flink job could not start, or died."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +82,8 @@ class FlinkJob:
             "late_topic": self.settings.late_topic,
             "lake_events_uri": f"file://{self.lake_events_dir}",
             "avro_schema": json.dumps(json.loads(schema_str())),
+            # the event's columns, rendered from the Avro contract (one home for them)
+            **template_values(),
             "lateness_hms": _hms(o.lateness_ms),
             "group_id": o.group_id,
             "startup_mode": "earliest-offset",

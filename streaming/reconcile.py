@@ -17,27 +17,19 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import duckdb
 from confluent_kafka import Producer
 
-from starlab.errors import StarlabError
-from starlab.settings import ROOT, Settings
+from starlab.dbt import run_dbt
+from starlab.settings import Settings
+from streaming.errors import ReconcileError
 from streaming.verify import METRIC_FIELDS, read_metrics
 
-DBT_DIR = ROOT / "dbt_project"
 BATCH_TABLE = "marts.fct_item_metrics_1m"
-
-
-class ReconcileError(StarlabError):
-    """dbt failed, or a window range is invalid."""
 
 
 @dataclass
@@ -98,33 +90,22 @@ def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def run_dbt_batch(settings: Settings) -> float:
-    """Rebuild the batch metrics (and their tests) with dbt; returns seconds."""
-    dbt = Path(sys.executable).with_name("dbt")
-    cmd = [
-        str(dbt),
-        "build",
-        "--project-dir",
-        str(DBT_DIR),
-        "--profiles-dir",
-        str(DBT_DIR),
-        "--select",
-        "+fct_item_metrics_1m",
-        "stg_items",
-        "--indirect-selection",
-        "cautious",
-        "--quiet",
-    ]
-    env = {
-        "STARLAB_DATA_DIR": str(settings.data_dir.resolve()),
-        "STARLAB_DUCKDB_PATH": str(settings.warehouse_path.resolve()),
-    }
-    t0 = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env={**os.environ, **env})
-    if proc.returncode != 0:
-        tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
-        raise ReconcileError(f"dbt build of {BATCH_TABLE} failed: {' | '.join(tail)}")
-    return time.monotonic() - t0
+def run_dbt_batch(settings: Settings, timeout_s: float = 900.0) -> float:
+    """Rebuild the batch metrics (and their tests) with dbt; returns dbt's wall seconds.
+
+    `cautious`: a test runs only if all its parents are built here, so a
+    test of another story's model that also refs stg_items is not.
+    """
+    run = run_dbt(
+        ["build", "--select", "+fct_item_metrics_1m", "stg_items", "--indirect-selection", "cautious"],
+        settings,
+        work_dir=settings.data_dir.resolve() / "streaming" / "dbt",
+        timeout_s=timeout_s,
+    )
+    if not run.ok:
+        failed = ", ".join(n.name for n in run.failures()) or run.tail(3)
+        raise ReconcileError(f"dbt build of {BATCH_TABLE} failed: {failed}")
+    return run.wall_s
 
 
 def read_batch(settings: Settings) -> tuple[dict[tuple[str, int], dict[str, int]], int]:

@@ -22,15 +22,17 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from starlab.errors import ConfigError, StarlabError
 from starlab.events.generator import Generator, GeneratorConfig, Manifest
-from starlab.kafka_io import delete_topics
+from starlab.events.model import ALLOWED_LATENESS_MS
+from starlab.events.producer import EdgeProducer
+from starlab.kafka_io import delete_topics, ensure_topics
 from starlab.metrics import LatencySummary
 from starlab.settings import Settings
 from starlab.stack.components import Kafka
+from streaming.errors import CatchUpTimeout, FaultInjectionError, JobError, StreamConfigError
 from streaming.job import FlinkJob, JobOptions
-from streaming.producer import EdgeProducer, stream_topics
 from streaming.slo import Rule, SloMonitor, load_rules
+from streaming.topics import stream_topics
 from streaming.verify import VerifyReport, verify
 
 Progress = Callable[[str], None]
@@ -51,11 +53,11 @@ class Fault:
             at, _, dur = rest.partition(":")
             fault = cls(kind, float(at), float(dur or 0))
         except ValueError:
-            raise ConfigError(
+            raise StreamConfigError(
                 f"bad fault {text!r}: use kill-job@0.3, kill-broker@0.6 or stall@0.5:20"
             ) from None
         if fault.kind not in ("kill-job", "kill-broker", "stall") or not 0 <= fault.at <= 1:
-            raise ConfigError(f"bad fault {text!r}: kind kill-job|kill-broker|stall, position 0..1")
+            raise StreamConfigError(f"bad fault {text!r}: kind kill-job|kill-broker|stall, position 0..1")
         return fault
 
 
@@ -67,7 +69,7 @@ class RunOptions:
     seed: int = 7
     checkpoint_interval_ms: int = 5_000
     delivery_guarantee: str = "exactly-once"
-    lateness_ms: int = 10 * 60_000
+    lateness_ms: int = ALLOWED_LATENESS_MS
     late_rate: float = 0.01
     faults: list[Fault] = field(default_factory=list)
     rules: list[Rule] | None = None
@@ -134,7 +136,8 @@ def run_stream(settings: Settings, opts: RunOptions, progress: Progress = print)
         ),
     )
     reset_stream(settings, job)
-    producer = EdgeProducer(settings)  # creates the topics
+    ensure_topics(settings, stream_topics(settings))
+    producer = EdgeProducer(settings)
     progress(f"run {run_id}: starting the Flink job (checkpoints every {opts.checkpoint_interval_ms} ms)")
     job.start()
     job.wait_ready()
@@ -208,7 +211,7 @@ def run_stream(settings: Settings, opts: RunOptions, progress: Progress = print)
     if errors:
         job.stop()
         monitor.stop()
-        raise StarlabError(f"fault injection failed: {errors[0]}")
+        raise FaultInjectionError(f"fault injection failed: {errors[0]}")
     if stats.delivery_failures:
         progress(f"WARNING: {stats.delivery_failures} delivery failures {dict(stats.failure_errors)}")
     progress(f"produced {total:,} records in {produce_s:.1f}s; waiting for the job to catch up")
@@ -219,9 +222,9 @@ def run_stream(settings: Settings, opts: RunOptions, progress: Progress = print)
         if s is not None and s.consumer_lag == 0 and s.at > time.time() - 2:
             break
         if not job.running():
-            raise StarlabError(f"the Flink job died; see {job.proc.log_file}")
+            raise JobError(f"the Flink job died; see {job.proc.log_file}")
         if time.monotonic() > deadline:
-            raise StarlabError(f"job did not catch up within {opts.catch_up_timeout_s:.0f}s (lag {s})")
+            raise CatchUpTimeout(f"job did not catch up within {opts.catch_up_timeout_s:.0f}s (lag {s})")
         time.sleep(1)
     # Offsets are committed when a checkpoint completes; the same checkpoint
     # commits the output transactions. One more interval for the last files.

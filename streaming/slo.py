@@ -27,9 +27,9 @@ from pathlib import Path
 import yaml
 from confluent_kafka import Consumer, TopicPartition
 
-from starlab.errors import ConfigError
 from starlab.kafka_io import consumer, end_offsets
 from starlab.settings import ROOT, Settings
+from streaming.errors import StreamConfigError
 
 RULES_PATH = ROOT / "streaming" / "slo_rules.yaml"
 
@@ -53,7 +53,7 @@ def load_rules(path: Path = RULES_PATH, overrides: dict[str, dict[str, float]] |
         raw = yaml.safe_load(path.read_text())
         rules = [Rule(**r) for r in raw["rules"]]
     except (OSError, KeyError, TypeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read SLO rules: {exc}") from None
+        raise StreamConfigError(f"{path}: cannot read SLO rules: {exc}") from None
     if overrides:
         rules = [Rule(**{**r.__dict__, **overrides.get(r.name, {})}) for r in rules]
     return rules
@@ -212,10 +212,11 @@ class SloMonitor:
         try:
             while not self._stop.is_set():
                 for msg in c.consume(num_messages=2000, timeout=0.2):
-                    if msg.error() or not msg.value():
+                    value = msg.value()
+                    if msg.error() or not value:
                         continue
                     now_ms = time.time() * 1000
-                    row = json.loads(msg.value())
+                    row = json.loads(value)
                     with self._lock:
                         self.outputs_seen += 1
                         if row.get("max_produce_ts"):

@@ -115,16 +115,16 @@ def _minute_ms(iso: str) -> int:
 
 def read_metrics(settings: Settings) -> dict[tuple[str, int], dict[str, int]]:
     """The upsert topic folded to its latest value per key (what a compacted read sees)."""
-    latest: dict[bytes, dict[str, object] | None] = {}
+    latest: dict[bytes | None, dict[str, str | int] | None] = {}
     for msg in read_all(settings, settings.metrics_topic):
-        latest[msg.key()] = json.loads(msg.value()) if msg.value() else None
+        value = msg.value()
+        latest[msg.key()] = json.loads(value) if value else None
     out = {}
     for row in latest.values():
         if row is None:
             continue
         out[(str(row["item_id"]), _minute_ms(str(row["window_start"])))] = {
-            f: int(row[f])
-            for f in METRIC_FIELDS  # type: ignore[call-overload]
+            f: int(row[f]) for f in METRIC_FIELDS
         }
     return out
 
@@ -133,7 +133,7 @@ def lake_ids(lake_events_dir: Path) -> tuple[int, Counter[str]]:
     files = list(lake_events_dir.glob("*/part-*"))
     if not files:
         return 0, Counter()
-    rows = duckdb.sql(
+    rows = duckdb.execute(
         f"select event_id from read_parquet('{lake_events_dir}/*/part-*', hive_partitioning=false)"
     ).fetchall()
     counts = Counter(r[0] for r in rows)
@@ -145,7 +145,7 @@ def verify(settings: Settings, manifest: Manifest, lake_events_dir: Path | None 
     lake_rows, lake_counts = lake_ids(lake_dir)
     expected = set(manifest.unique_ids)
     late_counts: Counter[str] = Counter(
-        json.loads(m.value())["event_id"] for m in read_all(settings, settings.late_topic)
+        json.loads(m.value() or b"{}")["event_id"] for m in read_all(settings, settings.late_topic)
     )
     expected_late = set(manifest.late_ids)
     want = expected_metrics(manifest)

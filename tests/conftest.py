@@ -19,7 +19,7 @@ import redis
 from starlab.settings import Settings, get_settings
 
 if TYPE_CHECKING:  # the story is imported only by the tests that use it
-    from rankings.config import RankingsSettings
+    from rankings.settings import RankingsSettings
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +66,7 @@ class RankingsEnv:
 
 @pytest.fixture(scope="module")
 def rk(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RankingsEnv]:
-    from rankings.config import RankingsSettings
+    from rankings.settings import RankingsSettings
 
     root = tmp_path_factory.mktemp("rankings")
     # duckdb_path=None: the warehouse follows the temp data dir even if STARLAB_DUCKDB_PATH is set

@@ -1,7 +1,8 @@
-"""The `starlab` command line: the stack, the generator, the demo, the report.
+"""The `starlab` command line: the stack, the generator, the demo, the report, and each story's group.
 
-This is the one place that imports the story folders (lazily, inside the
-commands), so the kernel never depends on a story.
+The story groups are not named here: every story registered under the
+`starlab.stories` entry point (`starlab.story`) adds its Typer group under its
+own name, so adding a story never edits the kernel.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from rich.table import Table
 
 from starlab.errors import StarlabError
 from starlab.settings import get_settings
+from starlab.story import registered
 
 console = Console()
 err_console = Console(stderr=True)
@@ -30,13 +32,10 @@ app = typer.Typer(
 
 
 def _add_story_groups() -> None:
-    # The CLI is the one place that imports the story folders.
-    from streaming.cli import app as stream_app
-
-    app.add_typer(stream_app, name="stream")
-    from rankings.cli import app as rankings_app
-
-    app.add_typer(rankings_app, name="rankings")
+    for story in registered():
+        group = story.load_cli()
+        if group is not None:
+            app.add_typer(group, name=story.name, help=story.title)
 
 
 _add_story_groups()
@@ -148,7 +147,7 @@ def generate(
         run_dir = settings.data_dir / "raw" / run
         raws = (e.raw for e in gen.emissions())
     if sink in (Sink.kafka, Sink.both):
-        from streaming.producer import EdgeProducer
+        from starlab.events.producer import EdgeProducer
 
         with EdgeProducer(settings) as producer:
             for n, raw in enumerate(raws, 1):
@@ -174,12 +173,19 @@ def generate(
     )
 
 
-@app.command(epilog="Example: starlab demo   |   starlab demo foundation")
+def _demo_story_help() -> str:
+    listed = "; ".join(f"{s.name} ({s.title})" for s in registered() if s.demo)
+    return f"Which story to run: all, or one of the registered stories, in demo order: {listed}."
+
+
+@app.command(
+    epilog="Examples:\n\n  starlab demo\n\n  starlab demo stream --events 50000\n\n  starlab demo rankings"
+)
 def demo(
-    story: str = typer.Argument("all", help="Which story to run: all, foundation."),
-    events: int = typer.Option(20_000, help="Events to generate for the demo."),
+    story: str = typer.Argument("all", help=_demo_story_help()),
+    events: int = typer.Option(20_000, help="Unique events the foundation and stream steps generate."),
 ) -> None:
-    """Run the stories end to end on generated data and write the evidence report."""
+    """Run every registered story end to end on generated data and write the evidence report."""
     from starlab.demo import run_demo
 
     run_demo(get_settings(), story, events=events, progress=_progress)

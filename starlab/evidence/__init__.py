@@ -20,6 +20,7 @@ from starlab.evidence.claim import (
     Measured,
     Status,
     format_value,
+    jsonable,
 )
 from starlab.evidence.report import BuiltReport, build_report, evidence_entries, save_plot
 from starlab.evidence.store import (
@@ -46,6 +47,7 @@ __all__ = [
     "evidence_entries",
     "format_value",
     "git_commit",
+    "jsonable",
     "latest_dir",
     "load_story_records",
     "plots_dir",

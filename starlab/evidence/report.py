@@ -8,13 +8,12 @@ HTML views of the same list and the plots the stories saved.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from starlab.atomic import write_json_atomic, write_text_atomic
 from starlab.evidence.claim import STORY_ID, Claim, EvidenceError, Status, jsonable
 from starlab.evidence.render import counts, render_html, render_markdown
 from starlab.evidence.store import (
@@ -23,7 +22,6 @@ from starlab.evidence.store import (
     latest_dir,
     load_story_records,
     plots_dir,
-    write_json_atomic,
 )
 
 if TYPE_CHECKING:
@@ -69,17 +67,6 @@ def evidence_entries(records: list[StoryRecord]) -> list[dict[str, object]]:
     return entries
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def build_report(reports_dir: Path | None = None) -> BuiltReport:
     """Merge `latest/claims/*.json` into `latest/evidence.{json,md,html}`.
 
@@ -104,8 +91,8 @@ def build_report(reports_dir: Path | None = None) -> BuiltReport:
     md_path = out / "evidence.md"
     html_path = out / "evidence.html"
     write_json_atomic(json_path, jsonable(evidence_entries(records), "evidence"))
-    _write_text_atomic(md_path, render_markdown(records, generated_at, plots))
-    _write_text_atomic(html_path, render_html(records, generated_at, plots))
+    write_text_atomic(md_path, render_markdown(records, generated_at, plots))
+    write_text_atomic(html_path, render_html(records, generated_at, plots))
     return BuiltReport(json_path, md_path, html_path, tuple(records))
 
 

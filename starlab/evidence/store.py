@@ -9,15 +9,14 @@ sees the old file or the new one, never half of one.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from starlab.atomic import write_json_atomic
 from starlab.evidence.claim import STORY_ID, Claim, EvidenceError, jsonable
 from starlab.settings import ROOT, get_settings
 
@@ -30,7 +29,6 @@ __all__ = [
     "natural_key",
     "plots_dir",
     "record",
-    "write_json_atomic",
 ]
 
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256 object names
@@ -100,21 +98,6 @@ def git_commit(repo_root: Path = ROOT) -> str | None:
         return None  # a branch with no commit yet
     except OSError:
         return None
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to a temporary file in the same folder, then rename it over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # allow_nan=False: NaN is not JSON and breaks strict readers (jq, browsers).
-    text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @dataclass(frozen=True, slots=True)

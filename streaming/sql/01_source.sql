@@ -2,16 +2,9 @@
 -- The watermark trails the newest event time by the allowed lateness, so an
 -- event up to ${lateness_hms} (h:mm:ss) out of order still counts in its minute; one
 -- further behind is "late" and goes to the late-events topic (04_late.sql).
+-- The event's columns are generated from the Avro contract (streaming/ddl.py).
 CREATE TABLE events (
-  event_id    STRING NOT NULL,
-  user_id     STRING NOT NULL,
-  item_id     STRING NOT NULL,
-  event_type  STRING NOT NULL,
-  event_ts    TIMESTAMP(3) NOT NULL,
-  ingest_ts   TIMESTAMP(3) NOT NULL,
-  platform    STRING NOT NULL,
-  session_id  STRING NOT NULL,
-  dwell_ms    INT,
+  ${event_columns},
   produce_ts  TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL,
   proc_time   AS PROCTIME(),
   WATERMARK FOR event_ts AS event_ts - INTERVAL '${lateness_hms}' HOUR TO SECOND
@@ -50,8 +43,7 @@ FROM events;
 -- becomes Flink's append-only Deduplicate operator (no retractions). Its
 -- state per event_id is bounded by table.exec.state.ttl (see flink_job.py).
 CREATE TEMPORARY VIEW deduped AS
-SELECT event_id, user_id, item_id, event_type, event_ts, ingest_ts, platform,
-       session_id, dwell_ms, produce_ts, is_late, watermark_ts
+SELECT ${event_names}, produce_ts, is_late, watermark_ts
 FROM (
   SELECT *, ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY proc_time ASC) AS rn
   FROM classified

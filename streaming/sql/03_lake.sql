@@ -3,15 +3,7 @@
 -- publishes them only when a checkpoint completes, so a crash never leaves a
 -- half-written or doubled file visible (exactly-once).
 CREATE TABLE lake_events (
-  event_id    STRING,
-  user_id     STRING,
-  item_id     STRING,
-  event_type  STRING,
-  event_ts    TIMESTAMP(3),
-  ingest_ts   TIMESTAMP(3),
-  platform    STRING,
-  session_id  STRING,
-  dwell_ms    INT,
+  ${event_columns_nullable},
   produce_ts  TIMESTAMP_LTZ(3),
   is_late     BOOLEAN,   -- behind the watermark: in the lake, not in the stream metrics
   watermark_ts TIMESTAMP(3),  -- the source watermark when the event was read

@@ -1,15 +1,7 @@
 -- Events behind the watermark: counted and kept, never silently dropped.
 -- The whole event is kept, so a backfill can replay it into its window.
 CREATE TABLE late_events (
-  event_id      STRING NOT NULL,
-  user_id       STRING NOT NULL,
-  item_id       STRING NOT NULL,
-  event_type    STRING NOT NULL,
-  event_ts      TIMESTAMP(3) NOT NULL,
-  ingest_ts     TIMESTAMP(3) NOT NULL,
-  platform      STRING NOT NULL,
-  session_id    STRING NOT NULL,
-  dwell_ms      INT,
+  ${event_columns},
   produce_ts    TIMESTAMP_LTZ(3),
   watermark_ts  TIMESTAMP(3),
   behind_ms     BIGINT

@@ -24,14 +24,12 @@ FROM on_time
 GROUP BY item_id, FLOOR(event_ts TO MINUTE);
 
 INSERT INTO lake_events
-SELECT event_id, user_id, item_id, event_type, event_ts, ingest_ts, platform,
-       session_id, dwell_ms, produce_ts, is_late, watermark_ts,
+SELECT ${event_names}, produce_ts, is_late, watermark_ts,
        DATE_FORMAT(event_ts, 'yyyy-MM-dd')
 FROM deduped;
 
 INSERT INTO late_events
-SELECT event_id, user_id, item_id, event_type, event_ts, ingest_ts, platform,
-       session_id, dwell_ms, produce_ts, watermark_ts,
+SELECT ${event_names}, produce_ts, watermark_ts,
        TIMESTAMPDIFF(SECOND, event_ts, watermark_ts) * 1000
 FROM deduped
 WHERE is_late;

@@ -6,9 +6,9 @@ import httpx
 import pytest
 
 from starlab.events.generator import Generator, GeneratorConfig
+from starlab.events.ingest_check import check_ingest
+from starlab.events.producer import EdgeProducer
 from starlab.settings import Settings
-from streaming.ingest_check import check_ingest
-from streaming.producer import EdgeProducer
 
 pytestmark = pytest.mark.integration
 

@@ -70,8 +70,9 @@ final as (
         ingested_at,
         latest_copy_ingested_at,
         event_date,
-        -- beyond the stream's 10-minute allowed lateness (story 3)
-        ingested_at - event_at > interval 10 minute as is_late_arrival,
+        -- beyond the stream's allowed lateness (story 3: 10 minutes), a var
+        -- starlab.dbt passes from the event contract on every run
+        ingested_at - event_at > to_minutes({{ var('allowed_lateness_minutes') | int }}) as is_late_arrival,
         source_file
     from deduplicated
 )

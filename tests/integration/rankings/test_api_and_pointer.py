@@ -19,12 +19,13 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from rankings.api import create_app
-from rankings.bench import switch_under_load
-from rankings.cache import RankingsCache
-from rankings.config import RankingsSettings
-from rankings.publish import Publisher
-from rankings.server import ApiServer, free_port
+from rankings.bench.switch import Switched, switch_under_load
+from rankings.publish.publisher import Publisher
+from rankings.serving.api import create_app
+from rankings.serving.cache import RankingsCache
+from rankings.serving.server import api_server
+from rankings.settings import RankingsSettings
+from starlab.serving.process import free_port
 
 pytestmark = pytest.mark.integration
 CATEGORIES = ("news", "sports", "music")
@@ -64,7 +65,7 @@ def served(rk: Any) -> Iterator[dict[str, Any]]:
     cache.warm("v1", payload(1), 3600)
     cache.warm("v2", payload(2), 3600)
     cache.move_pointer(None, "v1", 600)
-    with ApiServer(rk.settings, rk.cfg, port=free_port()) as server:
+    with api_server(rk.settings, rk.cfg, port=free_port()) as server:
         yield {"cache": cache, "base": server.base_url, "server": server}
 
 
@@ -121,9 +122,9 @@ def test_no_request_fails_or_mixes_versions_during_a_flip_under_load(served: dic
     cache: RankingsCache = served["cache"]
     publisher = Publisher(rk.settings, rk.cfg, cache=cache)
 
-    def switch() -> tuple[str, dict[str, Any]]:
+    def switch() -> Switched:
         cache.move_pointer("v1", "v2", 600)
-        return "v2", {}
+        return Switched(new_build="v2")
 
     out = switch_under_load(publisher, served["base"], switch, requests=4_000, concurrency=16)
     cache.move_pointer("v2", "v1", 600)

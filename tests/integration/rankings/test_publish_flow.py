@@ -24,12 +24,14 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from rankings.bench import inject_collapse, new_arrivals
+from rankings.bench.faults import inject_collapse
+from rankings.bench.run import new_arrivals
 from rankings.errors import DQGateError, RollbackUnavailable
-from rankings.publish import Publisher
-from rankings.state import BuildStatus, Color
+from rankings.publish.publisher import Publisher
+from rankings.publish.results import CycleResult, RollbackResult
+from rankings.publish.state import BuildStatus, Color
+from rankings.publish.warehouse import live_view_color
 from rankings.synth import generate_recent
-from rankings.warehouse import live_view_color
 from starlab.events.files import write_lake_events
 from starlab.events.model import Event
 
@@ -39,12 +41,12 @@ pytestmark = pytest.mark.integration
 @dataclass
 class Scenario:
     pub: Publisher
-    first: dict[str, Any]
+    first: CycleResult
     served_a: tuple[str, str, list[dict[str, Any]]] | None
     refusals: dict[str, DQGateError] = field(default_factory=dict)
     served_after_refusals: dict[str, Any] = field(default_factory=dict)
-    second: dict[str, Any] = field(default_factory=dict)
-    rollback: dict[str, Any] = field(default_factory=dict)
+    second: CycleResult | None = None
+    rollback: RollbackResult | None = None
     second_rollback: Exception | None = None
     state_after_second: Any = None
     state_after_rollback: Any = None
@@ -110,19 +112,19 @@ def scenario(rk: Any) -> Iterator[Scenario]:
 
 
 def test_first_publish_serves_the_top_of_the_built_table(scenario: Scenario, rk: Any) -> None:
-    m = scenario.first["metrics"]
-    assert m["color"] == "blue" and scenario.pub.cache.live_build() is not None
+    m = scenario.first.metrics
+    assert m.color == "blue" and scenario.pub.cache.live_build() is not None
     assert scenario.served_a is not None
     build, ranking_date, items = scenario.served_a
-    assert build == m["build_id"] and ranking_date == m["ranking_date"]
+    assert build == m.build_id and ranking_date == m.ranking_date
     with duckdb.connect(str(rk.settings.warehouse_path), read_only=True) as con:
         top = con.execute(
             "select item_id from marts.rankings_blue where ranking_date = ? order by rank_overall limit 20",
             [datetime.fromisoformat(ranking_date).date()],
         ).fetchall()
     assert [i["item_id"] for i in items] == [r[0] for r in top]
-    checks = scenario.first["candidate"]["gate"]["checks"]
-    assert all(c["passed"] for c in checks) and {c["source"] for c in checks} == {"dbt", "gx"}
+    checks = scenario.first.candidate.checks
+    assert all(c.passed for c in checks) and {c.source for c in checks} == {"dbt", "gx"}
 
 
 @pytest.mark.parametrize(
@@ -146,30 +148,32 @@ def test_bad_builds_are_refused_and_the_old_version_keeps_serving(
 def test_the_collapse_names_its_observed_row_count(scenario: Scenario) -> None:
     (f,) = [f for f in scenario.refusals["collapse"].failures if f.name == "row_count_served_date"]
     assert f.observed == 12
-    served = scenario.first["metrics"]["served_rows"]
+    served = scenario.first.metrics.served_rows
     assert f"previous build {served}" in f.expected
 
 
 def test_a_good_build_flips_to_the_other_color(scenario: Scenario, rk: Any) -> None:
-    m, st = scenario.second["metrics"], scenario.state_after_second
-    assert m["color"] == "green" and st.live_color is Color.GREEN
+    assert scenario.second is not None
+    m, st = scenario.second.metrics, scenario.state_after_second
+    assert m.color == "green" and st.live_color is Color.GREEN
     assert (
-        st.served_build_id == m["build_id"] and st.previous_build_id == scenario.first["metrics"]["build_id"]
+        st.served_build_id == m.build_id and st.previous_build_id == scenario.first.metrics.build_id
     )
-    assert scenario.second["candidate"]["full_refresh"] is True  # refused builds wrote into green
-    assert 0 < m["freshness_at_publish_s"] < 2 * 3600  # story 2: < 2 h
-    assert m["duplicate_rate"] == 0.0
+    assert scenario.second.candidate.full_refresh is True  # refused builds wrote into green
+    assert 0 < m.freshness_at_publish_s < 2 * 3600  # story 2: < 2 h
+    assert m.duplicate_rate == 0.0
     assert st.colors[Color.BLUE].status is BuildStatus.STANDBY
 
 
 def test_rollback_serves_the_previous_build_again_once(scenario: Scenario, rk: Any) -> None:
-    a = scenario.first["metrics"]["build_id"]
-    assert scenario.rollback["build_id"] == a and scenario.rollback["view_synced"]
+    a = scenario.first.metrics.build_id
+    assert scenario.rollback is not None
+    assert scenario.rollback.build_id == a and scenario.rollback.view_synced
     assert scenario.pub.cache.live_build() == a
     assert scenario.pub.cache.read(20) == scenario.served_a
     assert live_view_color(Path(rk.settings.warehouse_path)) is Color.BLUE
     st = scenario.state_after_rollback
     assert st.colors[Color.GREEN].status is BuildStatus.ROLLED_BACK and Color.GREEN in st.dirty
     assert isinstance(scenario.second_rollback, RollbackUnavailable)
-    assert scenario.pub.cache.version_ttl_s(scenario.second["metrics"]["build_id"]) > 0  # expiring
-    assert timedelta(seconds=scenario.rollback["pointer_moved_ms"] / 1000) < timedelta(seconds=1)
+    assert scenario.pub.cache.version_ttl_s(scenario.second.metrics.build_id) > 0  # expiring
+    assert timedelta(seconds=scenario.rollback.pointer_moved_ms / 1000) < timedelta(seconds=1)

@@ -7,9 +7,11 @@ import pytest
 from starlab.events.files import write_dimensions
 from starlab.events.generator import Item, User
 from starlab.events.model import Event
+from starlab.events.producer import EdgeProducer
+from starlab.kafka_io import ensure_topics
 from starlab.settings import Settings
 from streaming.job import FlinkJob, JobOptions
-from streaming.producer import EdgeProducer
+from streaming.topics import stream_topics
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 MIN = 60_000
@@ -41,6 +43,7 @@ def scripted(isolated: Settings, tmp_path) -> Settings:
     s = isolated.model_copy(
         update={"kafka_partitions": 1, "data_dir": tmp_path / "data", "duckdb_path": tmp_path / "w.duckdb"}
     )
+    ensure_topics(s, stream_topics(s))  # the job's late and metrics sinks write to them
     with EdgeProducer(s) as producer:
         for e in SCRIPT:
             producer.send(e.to_json_bytes())

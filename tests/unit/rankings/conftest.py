@@ -17,10 +17,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from rankings.cache import WarmResult
-from rankings.config import RankingsSettings
-from rankings.dbt import DbtRun, NodeResult
 from rankings.errors import FlipRefused, RankingsError
+from rankings.serving.cache import WarmResult
+from rankings.settings import RankingsSettings
+from starlab.dbt import DbtRun, NodeResult
 from starlab.settings import Settings
 
 CATEGORIES = ("news", "sports", "music")
@@ -94,7 +94,7 @@ def dbt_result(
 
 @dataclass
 class FakeDbt:
-    """Replaces `rankings.publish.run_dbt`: each call writes the next queued frame as the build."""
+    """Replaces the publisher's `run_dbt`: each call writes the next queued frame as the build."""
 
     warehouse: Path
     queue: list[tuple[pd.DataFrame | None, DbtRun]] = field(default_factory=list)
@@ -103,7 +103,7 @@ class FakeDbt:
     def push(self, frame: pd.DataFrame | None, run: DbtRun | None = None) -> None:
         self.queue.append((frame, run or dbt_result()))
 
-    def __call__(self, command: list[str], **kw: Any) -> DbtRun:
+    def __call__(self, command: list[str], settings: Settings, **kw: Any) -> DbtRun:
         self.calls.append({"command": command, **kw})
         frame, run = self.queue.pop(0)
         if frame is not None:
@@ -169,7 +169,7 @@ class Env:
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
-    from rankings import publish
+    from rankings.publish import publisher as publish
 
     settings = Settings(data_dir=tmp_path / "data", reports_dir=tmp_path / "reports", home=tmp_path / "home")
     cfg = RankingsSettings(key_prefix="unit")

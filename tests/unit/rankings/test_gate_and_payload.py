@@ -6,10 +6,10 @@ from typing import Any
 
 import pandas as pd
 
-from rankings.config import RankingsSettings
-from rankings.gate import dbt_checks, row_count_bounds
-from rankings.state import Color
-from rankings.warehouse import BuiltTable, cache_payload
+from rankings.publish.gate import dbt_checks, row_count_bounds
+from rankings.publish.state import Color
+from rankings.publish.warehouse import BuiltTable, cache_payload
+from rankings.settings import RankingsSettings
 
 
 def test_row_count_bounds_follow_the_previous_build() -> None:

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from rankings.errors import BuildInProgress, DQGateError, FlipRefused, RollbackUnavailable
-from rankings.state import BuildStatus, Color, Lease
-from rankings.warehouse import live_view_color
+from rankings.publish.state import BuildStatus, Color, Lease
+from rankings.publish.warehouse import live_view_color
 
 
 def publish_once(env: Any, frame: Any = None) -> Any:
@@ -115,7 +115,7 @@ def test_rollback_returns_to_the_previous_build_once(env: Any) -> None:
     assert pub.store.read().rollback_target() is not None
     out = pub.rollback()
     st = pub.store.read()
-    assert out["build_id"] == first.build_id and env.cache.pointer == first.build_id
+    assert out.build_id == first.build_id and env.cache.pointer == first.build_id
     assert st.live_color is Color.BLUE and live_view_color(env.settings.warehouse_path) is Color.BLUE
     assert st.colors[Color.GREEN].status is BuildStatus.ROLLED_BACK and Color.GREEN in st.dirty
     assert env.cache.ttl[second.build_id] == env.cfg.previous_ttl_s
@@ -157,7 +157,7 @@ def test_an_older_ranking_date_is_not_flipped_over_a_newer_one(env: Any) -> None
 
 def test_flip_and_warm_are_idempotent_for_a_retried_task(env: Any) -> None:
     pub, cand = publish_once(env)
-    assert pub.flip(cand)["already_live"] is True
+    assert pub.flip(cand).already_live is True
     pub.warm(cand)
     assert env.cache.pointer == cand.build_id and env.cache.ttl[cand.build_id] == -1
     assert [m for m in env.cache.moves if m[0] != m[1]] == [(None, cand.build_id)]
@@ -189,8 +189,8 @@ def test_status_reports_colors_pointer_and_rollback(env: Any) -> None:
     pub, _ = publish_once(env)
     _, second = publish_once(env)
     st = pub.status()
-    assert st["live_color"] == "green" and st["redis_pointer"] == second.build_id
-    assert st["rollback_available"] is True
-    assert st["colors"]["blue"]["status"] == "standby" and st["colors"]["blue"]["served_rows"] == 60
+    assert st.live_color == "green" and st.redis_pointer == second.build_id
+    assert st.rollback_available is True
+    assert st.colors["blue"].status == "standby" and st.colors["blue"].served_rows == 60
     history = [h["action"] for h in pub.store.history()]
     assert history.count("flip") == 2 and history.count("served") == 2

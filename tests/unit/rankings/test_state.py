@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rankings.state import BuildRecord, BuildStatus, Color, ControlState, ControlStore, Lease
+from rankings.publish.state import BuildRecord, BuildStatus, Color, ControlState, ControlStore, Lease
 
 
 def record(build: str, color: Color, status: BuildStatus) -> BuildRecord:

@@ -33,9 +33,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from rankings.config import RankingsSettings
-from rankings.dbt import DbtRun
-from rankings.warehouse import BuiltTable
+from rankings.publish.warehouse import BuiltTable
+from rankings.settings import RankingsSettings
+from starlab.dbt import DbtRun
 
 
 @dataclass(frozen=True)

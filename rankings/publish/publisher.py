@@ -29,14 +29,11 @@ import secrets
 import shutil
 import socket
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from rankings.cache import RankingsCache
-from rankings.config import RankingsSettings
-from rankings.dbt import DbtRun, run_dbt
 from rankings.errors import (
     BuildInProgress,
     DQGateError,
@@ -45,43 +42,43 @@ from rankings.errors import (
     RankingsError,
     RankingsTransientError,
     RollbackUnavailable,
+    StaleCandidate,
 )
-from rankings.gate import CheckResult, GateResult, dbt_checks, run_gx_suite
-from rankings.state import BuildRecord, BuildStatus, Color, ControlStore, Lease, utcnow_iso
-from rankings.warehouse import cache_payload, lake_stats, live_view_color, load_built_table, sync_live_view
+from rankings.publish.gate import GateResult, dbt_checks, run_gx_suite
+from rankings.publish.results import (
+    Candidate,
+    ColorStatus,
+    CycleResult,
+    FlipResult,
+    InputsReport,
+    PublisherStatus,
+    PublishMetrics,
+    RollbackResult,
+    WarmReport,
+)
+from rankings.publish.state import (
+    BuildRecord,
+    BuildStatus,
+    Color,
+    ControlState,
+    ControlStore,
+    Lease,
+    utcnow_iso,
+)
+from rankings.publish.warehouse import (
+    cache_payload,
+    lake_stats,
+    live_view_color,
+    load_built_table,
+    sync_live_view,
+)
+from rankings.serving.cache import RankingsCache
+from rankings.settings import RankingsSettings
+from starlab.dbt import DbtError, DbtRun, run_dbt
 from starlab.metrics import freshness_s
 from starlab.settings import Settings
 
-
-@dataclass
-class Candidate:
-    """A build on its way to publication; plain JSON so Airflow can pass it between tasks."""
-
-    build_id: str
-    color: str
-    as_of_date: str | None
-    generation_seen: int
-    """The flag's generation when the build started: the flip is a compare-and-set on it."""
-    previous_build_id: str | None
-    previous_served_rows: int | None
-    full_refresh: bool
-    dbt_invocation_id: str | None = None
-    dbt_wall_s: float = 0.0
-    dbt_model_s: dict[str, float] = field(default_factory=dict)
-    ranking_date: str | None = None
-    rows: int | None = None
-    served_rows: int | None = None
-    max_ingested_at: str | None = None
-    duplicate_rate: float | None = None
-    gate: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Candidate:
-        known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in d.items() if k in known})
+T = TypeVar("T")
 
 
 def new_build_id(color: Color, now: datetime | None = None) -> str:
@@ -123,7 +120,7 @@ class Publisher:
         return self.folder / "builds" / build_id
 
     # --- 1. inputs -----------------------------------------------------------------
-    def check_inputs(self, as_of_date: date | None = None, *, now: datetime | None = None) -> dict[str, Any]:
+    def check_inputs(self, as_of_date: date | None = None, *, now: datetime | None = None) -> InputsReport:
         """The lake has events (for `as_of_date` if given), the item dimension, and is fresh.
 
         Freshness (now - newest ingest < max_input_age_s, story: < 2 h) is
@@ -132,22 +129,22 @@ class Publisher:
         """
         now = now or datetime.now(UTC)
         stats = lake_stats(self.settings.lake_dir.resolve(), as_of_date)
-        if not stats["parts"]:
+        if not stats.parts or stats.max_ingested_at is None:
             raise InputsNotReady(f"no event files under {self.settings.lake_dir / 'events'}")
-        if not stats["items"]:
+        if not stats.items:
             raise InputsNotReady(
                 f"the item dimension {self.settings.lake_dir / 'dims/items.parquet'} is empty"
             )
-        if as_of_date is not None and not stats["rows_on_date"]:
+        if as_of_date is not None and not stats.rows_on_date:
             raise InputsNotReady(f"the lake has no events for {as_of_date} yet")
-        age_s = freshness_s(now, stats["max_ingested_at"])
+        age_s = freshness_s(now, stats.max_ingested_at)
         current = as_of_date is None or as_of_date >= (now - timedelta(days=2)).date()
         if current and age_s > self.cfg.max_input_age_s:
             raise InputsNotReady(
-                f"the lake is stale: newest ingest {stats['max_ingested_at']:%Y-%m-%d %H:%M} UTC is "
+                f"the lake is stale: newest ingest {stats.max_ingested_at:%Y-%m-%d %H:%M} UTC is "
                 f"{age_s / 60:.0f} min old (> {self.cfg.max_input_age_s / 60:.0f} min)"
             )
-        return {**stats, "max_ingested_at": stats["max_ingested_at"].isoformat(), "input_age_s": age_s}
+        return InputsReport(stats=stats, input_age_s=age_s)
 
     # --- 2. build ------------------------------------------------------------------
     def build(self, as_of_date: date | None = None, *, full_refresh: bool = False) -> Candidate:
@@ -199,7 +196,12 @@ class Publisher:
                 previous_served_rows=live.served_rows if live else None,
                 full_refresh=full_refresh,
             )
-        variables: dict[str, Any] = {"target_color": color.value}
+        variables: dict[str, Any] = {
+            "target_color": color.value,
+            # the gate's thresholds have one home, RankingsSettings; dbt's tests read them as vars
+            "max_duplicate_rate": self.cfg.max_duplicate_rate,
+            "min_items_per_ranking_date": self.cfg.min_served_rows,
+        }
         if as_of_date:
             variables["as_of_date"] = as_of_date.isoformat()
         if self.cfg.backfill_days:
@@ -209,14 +211,14 @@ class Publisher:
                 # cautious: a test is run only if all its parents are built here, so
                 # a test of another story's model that also refs stg_items is not
                 ["build", "--select", "+rankings", "--indirect-selection", "cautious"],
-                data_dir=self.settings.data_dir,
+                self.settings,
                 warehouse=self.warehouse,
                 work_dir=self.folder / "dbt" / color.value,
                 variables=variables,
                 full_refresh=full_refresh,
                 timeout_s=self.cfg.dbt_timeout_s,
             )
-        except RankingsError as exc:
+        except DbtError as exc:
             self._abandon(cand, f"dbt did not run: {exc}")
             raise
         cand.dbt_invocation_id = run.invocation_id
@@ -224,7 +226,7 @@ class Publisher:
         cand.dbt_model_s = run.model_times()
         if not run.ok:
             self._refuse(cand, GateResult(dbt_checks(run)), run)
-        cand.gate = {"dbt": [c.to_dict() for c in dbt_checks(run)]}
+        cand.checks = dbt_checks(run)
         self._write_manifest(cand)
         return cand
 
@@ -236,14 +238,13 @@ class Publisher:
         as_of = date.fromisoformat(cand.as_of_date) if cand.as_of_date else None
         table = load_built_table(self.warehouse, color, as_of)
         checks = run_gx_suite(table, cand.previous_served_rows, self.cfg)
-        dbt_part = [CheckResult(**c) for c in cand.gate.get("dbt", [])]
-        result = GateResult(dbt_part + checks)
+        result = GateResult([c for c in cand.checks if c.source == "dbt"] + checks)
         cand.rows, cand.served_rows = table.rows, table.served_rows
         cand.ranking_date = table.served_date.isoformat() if table.served_date else None
         cand.max_ingested_at = table.max_ingested_at.isoformat() if table.max_ingested_at else None
         dup = next((c for c in checks if c.name == "duplicate_rate"), None)
         cand.duplicate_rate = dup.observed if dup and isinstance(dup.observed, float) else None
-        cand.gate = {**cand.gate, **result.to_dict()}
+        cand.checks = result.checks
         if not result.passed:
             self._refuse(cand, result, None)
         payload = cache_payload(table, self.cfg.top_n)
@@ -275,13 +276,14 @@ class Publisher:
                 self._mark_dirty(st, color)
 
     # --- 4. flip -------------------------------------------------------------------
-    def flip(self, cand: Candidate, *, allow_older: bool = False) -> dict[str, Any]:
+    def flip(self, cand: Candidate, *, allow_older: bool = False) -> FlipResult:
         """Compare-and-set the flag to the candidate's color; idempotent for a retried task."""
         color = Color(cand.color)
         refusal: str | None = None
+        stale = False
         with self.store.change("flip", build_id=cand.build_id) as st:
             if st.live_build_id == cand.build_id:
-                return {"live_color": color.value, "build_id": cand.build_id, "already_live": True}
+                return FlipResult(live_color=color.value, build_id=cand.build_id, already_live=True)
             rec = st.colors.get(color)
             live = st.live_record()
             if not st.lease or st.lease.build_id != cand.build_id:
@@ -301,6 +303,7 @@ class Publisher:
                 and cand.ranking_date < live.ranking_date
             ):
                 refusal = f"candidate ranks {cand.ranking_date}, older than the live {live.ranking_date}"
+                stale = True
             if refusal:
                 st.lease = None  # give the idle color back; nothing was published
                 if rec is not None and rec.build_id == cand.build_id:
@@ -308,7 +311,8 @@ class Publisher:
             else:
                 old_color, old_build = st.live_color, st.live_build_id
                 st.live_color, st.live_build_id, st.previous_build_id = color, cand.build_id, old_build
-                assert rec is not None
+                if rec is None:  # excluded by the refusal checks above; kept for the type checker
+                    raise FlipRefused(f"no record of build {cand.build_id}")
                 rec.status, rec.published_at = BuildStatus.LIVE, utcnow_iso()
                 if old_color is not None and old_color in st.colors:
                     st.colors[old_color].status = BuildStatus.STANDBY
@@ -317,17 +321,18 @@ class Publisher:
                 if color in st.dirty:
                     st.dirty.remove(color)
         if refusal:
-            raise FlipRefused(f"not flipping to {cand.build_id}: {refusal}; the live version keeps serving")
+            kind = StaleCandidate if stale else FlipRefused
+            raise kind(f"not flipping to {cand.build_id}: {refusal}; the live version keeps serving")
         view = self._sync_view(color)
-        return {
-            "live_color": color.value,
-            "build_id": cand.build_id,
-            "previous_build_id": cand.previous_build_id,
-            "view_synced": view,
-        }
+        return FlipResult(
+            live_color=color.value,
+            build_id=cand.build_id,
+            previous_build_id=cand.previous_build_id,
+            view_synced=view,
+        )
 
     # --- 5. warm -------------------------------------------------------------------
-    def warm(self, cand: Candidate) -> dict[str, Any]:
+    def warm(self, cand: Candidate) -> WarmReport:
         """Write the version's keys, then move the serving pointer if the flag still names it."""
         payload = self._payload(cand.build_id)
         warmed = self.cache.warm(cand.build_id, payload, self.cfg.version_ttl_s)
@@ -340,17 +345,17 @@ class Publisher:
             replaced = self._move_pointer(st.served_build_id, cand.build_id)
             st.served_build_id, st.served_at = cand.build_id, utcnow_iso()
             served_at = st.served_at
-        return {
-            "build_id": cand.build_id,
-            "replaced": replaced,
-            "lists": warmed.lists,
-            "items": warmed.items,
-            "warm_s": round(warmed.seconds, 4),
-            "served_at": served_at,
-        }
+        return WarmReport(
+            build_id=cand.build_id,
+            replaced=replaced,
+            lists=warmed.lists,
+            items=warmed.items,
+            warm_s=round(warmed.seconds, 4),
+            served_at=served_at,
+        )
 
     # --- 6. record -----------------------------------------------------------------
-    def record(self, cand: Candidate, *, now: datetime | None = None) -> dict[str, Any]:
+    def record(self, cand: Candidate, *, now: datetime | None = None) -> PublishMetrics:
         """Freshness at publish and the published table's quality, appended to metrics.jsonl."""
         st = self.store.read()
         served_at = datetime.fromisoformat(st.served_at) if st.served_at else (now or datetime.now(UTC))
@@ -359,58 +364,53 @@ class Publisher:
             if cand.max_ingested_at
             else None
         )
-        metrics = {
-            "build_id": cand.build_id,
-            "color": cand.color,
-            "ranking_date": cand.ranking_date,
-            "as_of_date": cand.as_of_date,
-            "served_at": served_at.isoformat(),
-            "max_ingested_at": cand.max_ingested_at,
-            "freshness_at_publish_s": None if fresh is None else round(fresh, 3),
-            "duplicate_rate": cand.duplicate_rate,
-            "rows": cand.rows,
-            "served_rows": cand.served_rows,
-            "full_refresh": cand.full_refresh,
-            "dbt_wall_s": cand.dbt_wall_s,
-            "dbt_model_s": cand.dbt_model_s,
-            "top20_overlap_with_previous": self._top_overlap(cand.build_id, cand.previous_build_id),
-        }
+        metrics = PublishMetrics(
+            build_id=cand.build_id,
+            color=cand.color,
+            ranking_date=cand.ranking_date,
+            as_of_date=cand.as_of_date,
+            served_at=served_at.isoformat(),
+            max_ingested_at=cand.max_ingested_at,
+            freshness_at_publish_s=None if fresh is None else round(fresh, 3),
+            duplicate_rate=cand.duplicate_rate,
+            rows=cand.rows,
+            served_rows=cand.served_rows,
+            full_refresh=cand.full_refresh,
+            dbt_wall_s=cand.dbt_wall_s,
+            dbt_model_s=cand.dbt_model_s,
+            top20_overlap_with_previous=self._top_overlap(cand.build_id, cand.previous_build_id),
+        )
         self.folder.mkdir(parents=True, exist_ok=True)
         with (self.folder / "metrics.jsonl").open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(metrics) + "\n")
+            fh.write(json.dumps(metrics.to_dict()) + "\n")
         self._prune_builds()
         return metrics
 
     # --- the whole cycle -------------------------------------------------------------
     def run_cycle(
         self, as_of_date: date | None = None, *, allow_older: bool = False, full_refresh: bool = False
-    ) -> dict[str, Any]:
+    ) -> CycleResult:
         """check_inputs -> build -> gate -> flip -> warm -> record; returns every step's output."""
         timings: dict[str, float] = {}
 
-        def timed(name: str, fn: Any, *args: Any, **kw: Any) -> Any:
+        def timed(name: str, step: Callable[[], T]) -> T:
             t0 = time.monotonic()
-            out = fn(*args, **kw)
+            out = step()
             timings[name] = round(time.monotonic() - t0, 3)
             return out
 
-        inputs = timed("check_inputs", self.check_inputs, as_of_date)
-        cand = timed("build", self.build, as_of_date, full_refresh=full_refresh)
-        cand = timed("gate", self.gate, cand)
-        flip = timed("flip", self.flip, cand, allow_older=allow_older)
-        warm = timed("warm", self.warm, cand)
-        metrics = timed("record", self.record, cand)
-        return {
-            "inputs": inputs,
-            "candidate": cand.to_dict(),
-            "flip": flip,
-            "warm": warm,
-            "metrics": metrics,
-            "timings_s": timings,
-        }
+        inputs = timed("check_inputs", lambda: self.check_inputs(as_of_date))
+        built = timed("build", lambda: self.build(as_of_date, full_refresh=full_refresh))
+        cand = timed("gate", lambda: self.gate(built))
+        flip = timed("flip", lambda: self.flip(cand, allow_older=allow_older))
+        warm = timed("warm", lambda: self.warm(cand))
+        metrics = timed("record", lambda: self.record(cand))
+        return CycleResult(
+            inputs=inputs, candidate=cand, flip=flip, warm=warm, metrics=metrics, timings_s=timings
+        )
 
     # --- rollback ------------------------------------------------------------------
-    def rollback(self) -> dict[str, Any]:
+    def rollback(self) -> RollbackResult:
         """Serve the previous build again: pointer, flag and view, in that order of urgency."""
         t0 = time.monotonic()
         with self.store.change("rollback") as st:
@@ -418,7 +418,8 @@ class Publisher:
             if target is None:
                 raise RollbackUnavailable(self._why_no_rollback())
             old_color, old_build = st.live_color, st.live_build_id
-            assert old_color is not None
+            if old_color is None:  # rollback_target() is None without a live color
+                raise RollbackUnavailable("nothing is published yet")
             if not self.cache.has_version(target.build_id):
                 self.cache.warm(target.build_id, self._payload(target.build_id), self.cfg.version_ttl_s)
             self._move_pointer(st.served_build_id, target.build_id)
@@ -431,41 +432,53 @@ class Publisher:
             self._mark_dirty(st, old_color)
             st.generation += 1
         view = self._sync_view(target.color)
-        return {
-            "live_color": target.color.value,
-            "build_id": target.build_id,
-            "rolled_back_from": old_build,
-            "pointer_moved_ms": round(pointer_s * 1000, 2),
-            "view_synced": view,
-        }
+        return RollbackResult(
+            live_color=target.color.value,
+            build_id=target.build_id,
+            rolled_back_from=old_build,
+            pointer_moved_ms=round(pointer_s * 1000, 2),
+            view_synced=view,
+        )
 
     # --- status --------------------------------------------------------------------
-    def status(self) -> dict[str, Any]:
+    def status(self) -> PublisherStatus:
         st = self.store.read()
-        out: dict[str, Any] = {
-            "live_color": st.live_color.value if st.live_color else None,
-            "live_build_id": st.live_build_id,
-            "served_build_id": st.served_build_id,
-            "previous_build_id": st.previous_build_id,
-            "rollback_available": st.rollback_target() is not None,
-            "generation": st.generation,
-            "dirty": [c.value for c in st.dirty],
-            "lease": asdict(st.lease) if st.lease else None,
-            "colors": {c.value: asdict(r) for c, r in sorted(st.colors.items())},
-            "view_color": st.view_color.value if st.view_color else None,
-        }
+        pointer: str | None = None
+        redis_error: str | None = None
+        ttl: int | None = None
         try:
-            out["redis_pointer"] = self.cache.live_build()
-            if out["redis_pointer"]:
-                out["redis_live_ttl_s"] = self.cache.version_ttl_s(out["redis_pointer"])
+            pointer = self.cache.live_build()
+            if pointer:
+                ttl = self.cache.version_ttl_s(pointer)
         except Exception as exc:  # status must print even when Redis is down
-            out["redis_pointer"] = f"unavailable: {type(exc).__name__}"
+            redis_error = f"unavailable: {type(exc).__name__}"
         live = st.live_record()
-        if live and live.max_ingested_at:
-            out["freshness_now_s"] = round(
-                freshness_s(datetime.now(UTC), datetime.fromisoformat(live.max_ingested_at)), 1
-            )
-        return out
+        fresh = (
+            round(freshness_s(datetime.now(UTC), datetime.fromisoformat(live.max_ingested_at)), 1)
+            if live and live.max_ingested_at
+            else None
+        )
+        return PublisherStatus(
+            live_color=st.live_color.value if st.live_color else None,
+            live_build_id=st.live_build_id,
+            served_build_id=st.served_build_id,
+            previous_build_id=st.previous_build_id,
+            rollback_available=st.rollback_target() is not None,
+            generation=st.generation,
+            dirty=[c.value for c in st.dirty],
+            lease_build_id=st.lease.build_id if st.lease else None,
+            colors={
+                c.value: ColorStatus(
+                    r.build_id, r.status.value, r.rows, r.served_rows, r.ranking_date, r.reason
+                )
+                for c, r in sorted(st.colors.items())
+            },
+            view_color=st.view_color.value if st.view_color else None,
+            redis_pointer=pointer,
+            redis_error=redis_error,
+            redis_live_ttl_s=ttl,
+            freshness_now_s=fresh,
+        )
 
     # --- internals -----------------------------------------------------------------
     def _move_pointer(self, expected: str | None, new: str) -> str | None:
@@ -489,7 +502,7 @@ class Publisher:
     def view_color(self) -> Color | None:
         return live_view_color(self.warehouse)
 
-    def _mark_dirty(self, st: Any, color: Color) -> None:
+    def _mark_dirty(self, st: ControlState, color: Color) -> None:
         if color not in st.dirty:
             st.dirty.append(color)
 
@@ -500,7 +513,7 @@ class Publisher:
 
     def _refuse(self, cand: Candidate, result: GateResult, run: DbtRun | None) -> None:
         failures = result.failures()
-        cand.gate = {**cand.gate, **result.to_dict()}
+        cand.checks = result.checks
         self._write_manifest(cand)
         with self.store.change(
             "refused", build_id=cand.build_id, failures=[f.describe() for f in failures]

@@ -25,7 +25,7 @@ import duckdb
 import pandas as pd
 
 from rankings.errors import RankingsError, RankingsTransientError
-from rankings.state import Color
+from rankings.publish.state import Color
 
 ITEM_FIELDS = (
     "item_id",
@@ -39,6 +39,16 @@ ITEM_FIELDS = (
     "clicks",
 )
 """What one ranked item carries in the cache and the API response."""
+
+
+@dataclass(frozen=True)
+class LakeStats:
+    """The inputs check's view of the lake, read without the warehouse's lock."""
+
+    parts: int
+    max_ingested_at: datetime | None
+    rows_on_date: int
+    items: int
 
 
 @contextmanager
@@ -169,7 +179,7 @@ def live_view_color(warehouse: Path) -> Color | None:
     return None
 
 
-def lake_stats(lake_dir: Path, event_date: date | None = None) -> dict[str, Any]:
+def lake_stats(lake_dir: Path, event_date: date | None = None) -> LakeStats:
     """Inputs check without the warehouse: newest ingest, rows of a date, item dimension size.
 
     Reads the Parquet lake directly with an in-memory DuckDB, so it neither
@@ -179,7 +189,7 @@ def lake_stats(lake_dir: Path, event_date: date | None = None) -> dict[str, Any]
     items = lake_dir / "dims" / "items.parquet"
     parts = list(events.glob("*/part-*")) if events.is_dir() else []
     if not parts:
-        return {"parts": 0, "max_ingested_at": None, "rows_on_date": 0, "items": 0}
+        return LakeStats(parts=0, max_ingested_at=None, rows_on_date=0, items=0)
     con = duckdb.connect()
     try:
         con.execute("set TimeZone = 'UTC'")
@@ -200,17 +210,18 @@ def lake_stats(lake_dir: Path, event_date: date | None = None) -> dict[str, Any]
     finally:
         con.close()
     newest_ts = newest[0] if newest else None
-    return {
-        "parts": len(parts),
-        "max_ingested_at": newest_ts.replace(tzinfo=UTC) if newest_ts is not None else None,
-        "rows_on_date": rows_on_date,
-        "items": n_items,
-    }
+    return LakeStats(
+        parts=len(parts),
+        max_ingested_at=newest_ts.replace(tzinfo=UTC) if newest_ts is not None else None,
+        rows_on_date=rows_on_date,
+        items=n_items,
+    )
 
 
 __all__ = [
     "ITEM_FIELDS",
     "BuiltTable",
+    "LakeStats",
     "cache_payload",
     "connect",
     "lake_stats",

@@ -22,19 +22,48 @@ measurable here and is reported as such.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from rankings.errors import RankingsError
-from rankings.state import Color
-from rankings.warehouse import connect
+from rankings.publish.state import Color
+from rankings.publish.warehouse import connect
 from starlab.events.generator import Generator, GeneratorConfig
 
 ALPHA = 100.0
 """Same prior weight as the launch CTR (dbt var ctr_prior_impressions)."""
 TOP_K = 20
+
+
+@dataclass(frozen=True)
+class ListChange:
+    """How the served list would move if one deferred feature were added to the score."""
+
+    spearman_vs_launch_score: float
+    top_overlap: int
+    """Items of the launch top-K still in the variant's top-K (K = TOP_K)."""
+
+
+@dataclass(frozen=True)
+class DeferralEffect:
+    ranking_date: str
+    items: int
+    spearman_with_latent_quality: dict[str, float]
+    """Rank correlation of each appeal signal with the generator's hidden item quality."""
+    spearman_items_with_alpha_impressions: dict[str, float]
+    """The same, on items with at least ALPHA impressions (where data, not the prior, decides)."""
+    items_with_alpha_impressions: int
+    served_list_change: dict[str, ListChange]
+    not_measurable_here: list[str] = field(
+        default_factory=lambda: ["unique_user_reach", "trending_velocity", "country_affinity"]
+    )
+    method: str = (
+        "served date of the live build; Spearman rho of each appeal signal with the generator's "
+        "latent item quality (recency decay left out: it measures recency, not appeal); the "
+        "variant score adds the feature to the launch score; top-20 overlap with the launch list"
+    )
 
 
 def _spearman(a: pd.Series, b: pd.Series) -> float:
@@ -43,7 +72,7 @@ def _spearman(a: pd.Series, b: pd.Series) -> float:
 
 def measure_deferral(
     warehouse: Path, color: Color, *, seed: int = 7, items: int = 300, window_days: int = 7
-) -> dict[str, Any]:
+) -> DeferralEffect:
     """Signal of the launch ranking vs with each measurable deferred feature, on the served date."""
     quality = {i.item_id: i.quality for i in Generator(GeneratorConfig(seed=seed, items=items)).items}
     with connect(warehouse) as con:
@@ -93,26 +122,17 @@ def measure_deferral(
     changes = {}
     for name, score in variants.items():
         top = set(df.assign(v=score).nlargest(TOP_K, "v")["item_id"])
-        changes[name] = {
-            "spearman_vs_launch_score": _spearman(df["score"], score),
-            f"top{TOP_K}_overlap": len(top & launch_top),
-        }
-    return {
-        "ranking_date": pd.Timestamp(served).date().isoformat(),
-        "items": len(df),
-        "spearman_with_latent_quality": {k: _spearman(v, df["quality"]) for k, v in appeal.items()},
-        f"spearman_with_latent_quality_items_with_{int(ALPHA)}_impressions": {
+        changes[name] = ListChange(_spearman(df["score"], score), len(top & launch_top))
+    return DeferralEffect(
+        ranking_date=pd.Timestamp(served).date().isoformat(),
+        items=len(df),
+        spearman_with_latent_quality={k: _spearman(v, df["quality"]) for k, v in appeal.items()},
+        spearman_items_with_alpha_impressions={
             k: _spearman(v[seen], df.loc[seen, "quality"]) for k, v in appeal.items()
         },
-        f"items_with_{int(ALPHA)}_impressions": int(seen.sum()),
-        "served_list_change": changes,
-        "not_measurable_here": ["unique_user_reach", "trending_velocity", "country_affinity"],
-        "method": (
-            "served date of the live build; Spearman rho of each appeal signal with the generator's "
-            "latent item quality (recency decay left out: it measures recency, not appeal); the "
-            "variant score adds the feature to the launch score; top-20 overlap with the launch list"
-        ),
-    }
+        items_with_alpha_impressions=int(seen.sum()),
+        served_list_change=changes,
+    )
 
 
-__all__ = ["measure_deferral"]
+__all__ = ["DeferralEffect", "ListChange", "measure_deferral"]

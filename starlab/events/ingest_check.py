@@ -64,5 +64,6 @@ def check_ingest(settings: Settings, manifest: Manifest) -> IngestCheck:
     for msg in read_all(settings, settings.dlq_topic):
         result.dlq_read += 1
         headers = dict(msg.headers() or [])
-        result.dlq_reasons[headers.get("dlq.reason", b"?").decode()] += 1
+        reason = headers.get("dlq.reason")
+        result.dlq_reasons[reason.decode() if isinstance(reason, bytes) else "?"] += 1
     return result

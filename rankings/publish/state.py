@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from rankings.errors import RankingsTransientError
-from starlab.evidence.store import write_json_atomic
+from starlab.atomic import write_json_atomic
 
 LOCK_TIMEOUT_S = 10.0
 """How long a flag change waits for another one; changes hold the lock for milliseconds."""

@@ -25,15 +25,15 @@ import fastavro
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
-from starlab.errors import StarlabError
 from starlab.events.generator import Generator, GeneratorConfig
 from starlab.events.model import schema_str
 from starlab.kafka_io import TopicSpec, delete_topics, ensure_topics
 from starlab.settings import Settings
+from streaming.errors import BenchError
 from streaming.job import FlinkJob, JobOptions
-from streaming.producer import stream_topics
 from streaming.scenario import RunOptions, reset_stream, run_stream
 from streaming.slo import consumer_lag
+from streaming.topics import stream_topics
 
 Progress = Callable[[str], None]
 
@@ -149,7 +149,7 @@ def flink_throughput(
         time.sleep(0.1)
     job.wait_finished(timeout_s=10)
     if len(steps) < 3:
-        raise StarlabError(f"only {len(steps)} checkpoint steps seen: use more events")
+        raise BenchError(f"only {len(steps)} checkpoint steps seen: use more events")
     (t1, d1), (t2, d2) = steps[0], steps[-1]
     rate = (d2 - d1) / (t2 - t1)
     progress(f"flink: {rate:,.0f} events/s sustained over {len(steps)} checkpoints ({t2 - t1:.1f}s)")
@@ -232,7 +232,7 @@ def run_bench(
             progress=progress,
         )
         if r.latency_ms is None:
-            raise StarlabError(f"{guarantee} run produced no committed output to time")
+            raise BenchError(f"{guarantee} run produced no committed output to time")
         lat[guarantee] = r.latency_ms.p99
         progress(f"{guarantee}: p99 {lat[guarantee]:,.0f} ms")
     return BenchResult(

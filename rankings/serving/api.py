@@ -15,15 +15,17 @@ trip, not more":
   build the script read, even if the pointer moved since the GET.
 - Items were serialized once when the cache was warmed: a body is bytes
   concatenation, not JSON encoding.
-- Redis is reached through `rankings.resp` (see its docstring for the
-  measured per-call cost against redis-py's asyncio client).
+- Redis is reached through redis-py's asyncio client with the hiredis
+  parser and a blocking pool (a burst waits for a connection instead of
+  failing); docs/adr/0004-story-shape.md has its cost measured against the
+  hand-written RESP client it replaced.
 
-    uvicorn rankings.api:app --port 8000        # or: starlab rankings serve
+    uvicorn --factory rankings.serving.api:create_app --port 8000   # or: starlab rankings serve
 
 Endpoints: `/rankings?limit=&category=`, `/healthz` (liveness: constant),
-`/readyz` (a version is being served), `/openapi.json`; `/const` (hidden from
-the schema) is the baseline of item 6's latency comparison: same parameters,
-same body size, no Redis. Redis errors answer 503, never 500.
+`/readyz` (a version is being served), `/openapi.json`. Redis errors answer
+503, never 500. The bench's constant baseline is not here: the bench mounts
+it on the app it starts (`rankings.bench.app`).
 
 No `from __future__ import annotations` here: FastAPI resolves the query
 annotations at runtime, and they refer to settings local to `create_app`.
@@ -35,13 +37,14 @@ from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated, Any
 
+import redis.asyncio as aioredis
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from redis.exceptions import RedisError
 
-from rankings.cache import READ_LUA
-from rankings.config import RankingsSettings, get_rankings_settings
-from rankings.resp import RespClient, RespError, Script, encode_command
+from rankings.serving.cache import READ_LUA
+from rankings.settings import RankingsSettings, get_rankings_settings
 from starlab.settings import Settings, get_settings
 
 CATEGORY_PATTERN = r"^[a-z0-9_-]{1,40}$"
@@ -87,20 +90,22 @@ def create_app(settings: Settings | None = None, cfg: RankingsSettings | None = 
     cfg = cfg if cfg is not None else get_rankings_settings()
     top_n, default_limit = cfg.top_n, min(cfg.default_limit, cfg.top_n)
     pointer = f"{cfg.key_prefix}:live"
-    get_pointer = encode_command("GET", pointer)
     memo: dict[tuple[bytes, str, int], bytes] = {}
+    unavailable = (RedisError, OSError, TimeoutError)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # rankings.resp, not redis-py's asyncio client: ~77 us instead of ~170 us
-        # per call here, the difference item 6's p99 comparison is about.
-        client = RespClient.from_url(settings.redis_url, max_connections=64, timeout_s=2.0)
+        pool = aioredis.BlockingConnectionPool.from_url(
+            settings.redis_url, max_connections=64, timeout=2.0, socket_timeout=2.0
+        )
+        client = aioredis.Redis(connection_pool=pool)
         app.state.redis = client
-        app.state.read = Script(client, READ_LUA)
+        app.state.read = client.register_script(READ_LUA)
         try:
             yield
         finally:
             await client.aclose()
+            await pool.aclose()
 
     app = FastAPI(
         title="starlab rankings",
@@ -112,7 +117,7 @@ def create_app(settings: Settings | None = None, cfg: RankingsSettings | None = 
     async def read(request: Request, suffix: str, limit: int) -> Any:
         try:
             return await request.app.state.read(keys=[pointer], args=[cfg.key_prefix, suffix, limit])
-        except (RespError, OSError, TimeoutError) as exc:  # ConnectionError is an OSError
+        except unavailable as exc:
             raise HTTPException(503, f"ranking cache unavailable: {type(exc).__name__}") from None
 
     @app.get(
@@ -133,8 +138,8 @@ def create_app(settings: Settings | None = None, cfg: RankingsSettings | None = 
     ) -> Response:
         suffix = f"cat:{category}" if category else "overall"
         try:
-            live = await request.app.state.redis.execute_raw(get_pointer)
-        except (RespError, OSError, TimeoutError) as exc:
+            live = await request.app.state.redis.get(pointer)
+        except unavailable as exc:
             raise HTTPException(503, f"ranking cache unavailable: {type(exc).__name__}") from None
         if live is not None:
             body = memo.get((live, suffix, limit))
@@ -168,40 +173,6 @@ def create_app(settings: Settings | None = None, cfg: RankingsSettings | None = 
             memo.pop(next(iter(memo)))
         return Response(content=body, media_type="application/json")
 
-    # A constant endpoint with the same parameters and a same-sized body as
-    # /rankings?limit=20: the baseline of item 6's comparison, so that the
-    # difference measured is what the ranking path adds (the Redis read), not
-    # FastAPI's query validation. Hidden from the schema: not part of the API.
-    const_item = {
-        "item_id": "i00000",
-        "category": "news",
-        "rank_overall": 1,
-        "rank_in_category": 1,
-        "score": 0.094749583,
-        "smoothed_ctr": 0.171735704,
-        "recency_hours": 20.591964167,
-        "impressions": 78,
-        "clicks": 19,
-    }
-    const_body = json.dumps(
-        {
-            "build_id": "const",
-            "ranking_date": "2026-01-01",
-            "category": None,
-            "limit": 20,
-            "count": 20,
-            "items": [const_item] * 20,
-        },
-        separators=(",", ":"),
-    ).encode()
-
-    @app.get("/const", include_in_schema=False)
-    async def const(
-        limit: Annotated[int, Query(ge=1, le=top_n)] = default_limit,
-        category: Annotated[str | None, Query(pattern=CATEGORY_PATTERN)] = None,
-    ) -> Response:
-        return Response(content=const_body, media_type="application/json")
-
     @app.get("/healthz", response_model=Health, summary="Liveness: constant, touches nothing")
     async def healthz() -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -221,7 +192,4 @@ def create_app(settings: Settings | None = None, cfg: RankingsSettings | None = 
     return app
 
 
-app = create_app()
-"""The app uvicorn serves; settings come from `STARLAB_*` / `STARLAB_RANKINGS_*` at import."""
-
-__all__ = ["RankedItem", "RankingsResponse", "app", "create_app"]
+__all__ = ["RankedItem", "RankingsResponse", "create_app"]

@@ -1,6 +1,8 @@
 """The edge producer: contract check, Avro through the registry, dead-letter topic.
 
-Story 3 ("introduced schema registry and exactly-once semantics"): every raw
+Kernel infrastructure: the foundation step, story 3's live runs and the
+feature cache's precompute all put events into Kafka through it. Backs story 3
+("introduced schema registry and exactly-once semantics"): every raw
 record from a device is checked against the engagement-event contract before
 it enters the stream. Valid events are Avro-encoded with the schema registered
 under `<events_topic>-value` and produced idempotently (`enable.idempotence`:
@@ -38,15 +40,9 @@ class ProduceStats:
     failure_errors: Counter[str] = field(default_factory=Counter)
 
 
-def stream_topics(settings: Settings) -> list[TopicSpec]:
-    """The topics of the streaming path, created before anything produces."""
-    p = settings.kafka_partitions
-    return [
-        TopicSpec(settings.events_topic, p),
-        TopicSpec(settings.dlq_topic, 1),
-        TopicSpec(settings.late_topic, p),
-        TopicSpec(settings.metrics_topic, p),
-    ]
+def edge_topics(settings: Settings) -> list[TopicSpec]:
+    """The topics the edge writes: the events (one partition per core) and the dead letters."""
+    return [TopicSpec(settings.events_topic, settings.kafka_partitions), TopicSpec(settings.dlq_topic, 1)]
 
 
 class EdgeProducer:
@@ -55,7 +51,7 @@ class EdgeProducer:
     def __init__(self, settings: Settings, linger_ms: int = 20) -> None:
         self.settings = settings
         self.stats = ProduceStats()
-        ensure_topics(settings, stream_topics(settings))
+        ensure_topics(settings, edge_topics(settings))
         registry = SchemaRegistryClient({"url": settings.schema_registry_url})
         self._serialize = AvroSerializer(registry, schema_str(), conf={"auto.register.schemas": True})
         self._ctx = SerializationContext(settings.events_topic, MessageField.VALUE)
@@ -78,7 +74,11 @@ class EdgeProducer:
             self.stats.delivered += 1
 
     def _produce(
-        self, topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]] | None = None
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        headers: list[tuple[str, str | bytes | None]] | None = None,
     ) -> None:
         while True:
             try:
@@ -98,7 +98,7 @@ class EdgeProducer:
         except ContractViolation as violation:
             self.stats.dead_lettered += 1
             self.stats.dlq_reasons[violation.reason] += 1
-            headers = [
+            headers: list[tuple[str, str | bytes | None]] = [
                 ("dlq.reason", violation.reason.encode()),
                 ("dlq.detail", violation.detail.encode()[:500]),
                 ("dlq.source.topic", self.settings.events_topic.encode()),
