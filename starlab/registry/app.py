@@ -24,6 +24,12 @@ Errors are `{"error_code": ..., "message": ...}` with Confluent's codes:
 order, 40408 no subject-level config, 409 incompatible, 42201 invalid schema,
 42202 invalid version, 42203 invalid compatibility level, 50001/50002 store.
 
+A schema is invalid (42201) exactly where Java Avro's parser refuses it, which
+is what Confluent checks at registration: invalid names, and defaults of the
+wrong type or out of range (`starlab.schema.parse_schema`). Schemas already
+stored are read without default validation, as Confluent reads them, so a
+subject never becomes unreadable.
+
 Avro only: other schema types and schema references get 42201 with a clear
 message. Ids are global: the same canonical schema text gets the same id in
 every subject, as in Confluent.

@@ -3,6 +3,11 @@
 `check()` is the one place compatibility is decided: the contracts CI gate
 (`starlab contracts compat`) and the schema registry (`starlab.registry`) both
 call it, so a change that passes CI is exactly a change the registry accepts.
+
+Confluent's registry decides with Java Avro, so Java Avro is the reference:
+`model` and `checker` port the parts of Java's parser and `SchemaCompatibility`
+that decide, `corpus` generates the cases, and `reference` (with the Maven
+project in `java/`) runs Java on them for the differential test.
 """
 
 from starlab.schema.compatibility import (
@@ -10,6 +15,9 @@ from starlab.schema.compatibility import (
     CompatibilityResult,
     Incompatibility,
     InvalidCompatibilityModeError,
+    InvalidDefaultError,
+    SchemaFileError,
+    SchemaJsonError,
     SchemaParseError,
     canonical_text,
     check,
@@ -23,6 +31,9 @@ __all__ = [
     "CompatibilityResult",
     "Incompatibility",
     "InvalidCompatibilityModeError",
+    "InvalidDefaultError",
+    "SchemaFileError",
+    "SchemaJsonError",
     "SchemaParseError",
     "canonical_text",
     "check",

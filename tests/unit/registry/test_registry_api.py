@@ -8,14 +8,10 @@ stable, and confluent-kafka's own `SchemaRegistryClient` must work against it.
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from starlab.registry import MEDIA_TYPE, MemoryStore, create_app
@@ -309,27 +305,6 @@ def test_health(client: TestClient) -> None:
 
 
 # --------------------------------------------------------------------------- real client
-
-
-@pytest.fixture
-def live_url() -> Iterator[str]:
-    """The app on a real socket (uvicorn in a thread), for clients that speak HTTP."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))  # a free port, held until uvicorn takes the socket
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(MemoryStore()), log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 def test_confluent_kafka_schema_registry_client_works(live_url: str) -> None:

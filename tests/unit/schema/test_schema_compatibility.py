@@ -104,8 +104,9 @@ def test_int_to_long_promotion_is_backward_only() -> None:
         NONE=True,
     )
     reasons = check(new, [old], M.FORWARD).reasons
+    # Java Avro's own message (type names upper-case), as Confluent reports it.
     assert reasons == [
-        "/fields/1/type (count): reader type: int not compatible with writer type: long "
+        "/fields/1/type (count): reader type: INT not compatible with writer type: LONG "
         "[reader: version 1, writer: new schema]"
     ]
 
@@ -140,9 +141,9 @@ def test_making_an_optional_field_required_names_the_field() -> None:
     new = record(ID, fld("dwell_ms", "int"))
     result = check(new, [old], M.BACKWARD)
     assert not result.is_compatible
-    # Upstream avro reports this at "/" (the path is lost under a writer union).
+    # Java's location: the trailing 0 is the writer union's branch (null) the reader cannot read.
     assert result.reasons == [
-        "/fields/1/type (dwell_ms): reader type: int not compatible with writer type: null "
+        "/fields/1/type/0 (dwell_ms): reader type: INT not compatible with writer type: NULL "
         "[reader: new schema, writer: version 1]"
     ]
     assert check(new, [old], M.FORWARD).is_compatible
@@ -240,8 +241,9 @@ def test_a_change_inside_an_optional_nested_record_is_located() -> None:
     result = check(new, [old], M.BACKWARD)
     assert not result.is_compatible
     paths = {(i.location, i.field_path) for i in result.incompatibilities}
-    # Avro only says the union lacks a branch; the cause inside is reported too.
-    assert ("/fields/1/type/fields/0/type", "address.zip") in paths
+    # Java only says the union lacks a branch (writer branch 1); the cause inside is reported too.
+    assert ("/fields/1/type/1", "address") in paths
+    assert ("/fields/1/type/1/fields/0/type", "address.zip") in paths
 
 
 def test_labels_name_the_schemas_in_reasons() -> None:
@@ -272,11 +274,11 @@ def test_mode_parse_is_case_insensitive_and_rejects_unknown_names() -> None:
     [
         ('{"type": "record", "name": "A",', "invalid JSON at line 1 column 32"),
         ('{"type": "record", "name": "A", "fields": [{"name": "x", "type": "nope"}]}', "nope"),
-        ('{"type": "enum", "name": "E", "symbols": ["A", "A"]}', "Duplicate symbol"),
+        ('{"type": "enum", "name": "E", "symbols": ["A", "A"]}', "Duplicate enum symbol"),
         ('{"type": "record", "name": "A", "fields": 3}', "invalid Avro schema"),
         (
             '{"type": "record", "name": "A", "fields": [{"name": "x", "type": "int", "default": null}]}',
-            "Default value",
+            "invalid default for field x",
         ),
     ],
 )
