@@ -7,3 +7,13 @@ offline history for point-in-time joins. Serving compares design A
 on-demand calls, breaker, kill switch). The TCO model backs the build-vs-buy
 decision. Story folders never import each other; this one imports only the kernel.
 """
+
+from starlab.story import Story
+
+STORY = Story(
+    name="features",
+    evidence_id="4-feature-store",
+    title="streaming precompute -> Redis feature cache, fan-out vs cache under faults, PIT, TCO",
+    order=40,
+    cli="feature_cache.cli:app",
+)

@@ -11,11 +11,6 @@ from __future__ import annotations
 
 import time
 
-from starlab.events.files import write_dimensions
-from starlab.events.generator import Generator, GeneratorConfig
-from starlab.events.ingest_check import check_ingest
-from starlab.events.producer import EdgeProducer, edge_topics
-from starlab.kafka_io import delete_topics
 from starlab.story import DemoContext, DemoOutcome, Story
 
 STORY = Story(
@@ -28,6 +23,13 @@ STORY = Story(
 
 
 def run_demo(ctx: DemoContext) -> DemoOutcome:
+    # Kafka and Avro clients load when the step runs, not when the story list is read.
+    from starlab.events.files import write_dimensions
+    from starlab.events.generator import Generator, GeneratorConfig
+    from starlab.events.ingest_check import check_ingest
+    from starlab.events.producer import EdgeProducer, edge_topics
+    from starlab.kafka_io import delete_topics
+
     settings, progress = ctx.settings, ctx.progress
     # A fresh topic pair per demo run, so counts compare with this run's manifest.
     delete_topics(settings, [t.name for t in edge_topics(settings)])

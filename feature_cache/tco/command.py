@@ -19,7 +19,6 @@ from rich.console import Console
 from feature_cache.errors import FeatureCacheConfigError
 from feature_cache.tco.inputs import DEFAULT_INPUTS_PATH, load_inputs
 from feature_cache.tco.model import DEFAULT_HORIZON_MONTHS
-from feature_cache.tco.report import render, result_document, write_outputs
 from feature_cache.tco.sensitivity import run_sensitivity
 
 __all__ = ["EPILOG", "EXIT_BAD_INPUT", "OutputFormat", "register", "tco"]
@@ -81,6 +80,9 @@ def tco(
     ),
 ) -> None:
     """Build vs buy for the feature store: cost by month, TCO, breakeven, weighted decision, sensitivity."""
+    # matplotlib (through the report) loads only when the command runs, not for `starlab --help`
+    from feature_cache.tco.report import render, result_document, write_outputs
+
     try:
         model_inputs = load_inputs(inputs)
     except FeatureCacheConfigError as exc:
