@@ -8,10 +8,23 @@ the same code runs in both.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+@dataclass(frozen=True)
+class PostgresAddress:
+    """Where the app database is and who connects (parsed from `postgres_url`)."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    database: str
 
 
 class Settings(BaseSettings):
@@ -74,6 +87,34 @@ class Settings(BaseSettings):
     duckdb_path: Path | None = None
     """Warehouse file; default `<data_dir>/warehouse.duckdb`."""
 
+    # --- app team's database and CDC (story 1) ------------------------------
+    # PostgreSQL owned by "the app team" and Debezium in Kafka Connect reading
+    # its write-ahead log; starlab/cdc re-encodes the changes to Avro.
+    postgres_url: str = "postgresql://app:app@127.0.0.1:5433/app"
+    """The app database as its owner role; 5433, not 5432, so a distribution-started
+    PostgreSQL never collides. User and database name are created by `starlab up`."""
+    connect_url: str = "http://127.0.0.1:8083"
+    """Kafka Connect's REST address (standalone worker running Debezium)."""
+    connect_heap: str = "256m"
+    """Connect worker JVM heap; one source task on two tables needs no more."""
+    cdc_topic_prefix: str = "app"
+    """Debezium's `topic.prefix`: change topics are `<prefix>.public.<table>` and the
+    bridge's Avro topics `<prefix>.<table>`."""
+    cdc_connector: str = "app-postgres"
+    """Name of the Debezium connector in Connect (its status is the health check)."""
+
+    @property
+    def postgres(self) -> PostgresAddress:
+        """`postgres_url` split into the parts the stack and Debezium need."""
+        u = urlsplit(self.postgres_url)
+        return PostgresAddress(
+            host=u.hostname or "127.0.0.1",
+            port=u.port or 5432,
+            user=unquote(u.username or "app"),
+            password=unquote(u.password or ""),
+            database=u.path.lstrip("/") or "app",
+        )
+
     # --- derived paths ------------------------------------------------------
     @property
     def lake_dir(self) -> Path:
@@ -122,4 +163,4 @@ def get_settings() -> Settings:
 ROOT = Path(__file__).resolve().parent.parent
 """The repository root: where the pom files, dbt_project/ and dags/ live."""
 
-__all__ = ["ROOT", "Settings", "get_settings"]
+__all__ = ["ROOT", "PostgresAddress", "Settings", "get_settings"]

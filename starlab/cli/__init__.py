@@ -48,7 +48,9 @@ def _progress(msg: str) -> None:
 @app.command(epilog="Example: starlab up   |   starlab up kafka redis")
 def up(
     component: list[str] = typer.Argument(
-        None, help="Components to start (kafka, schema-registry, redis, flink, airflow); all if none."
+        None,
+        help="Components to start (kafka, schema-registry, redis, postgres, connect, flink, airflow); "
+        "all if none.",
     ),
 ) -> None:
     """Start the local stack (idempotent) and wait until each part is healthy."""

@@ -237,7 +237,7 @@ async def _drive(spec: LoadSpec) -> tuple[_Recorder, int, int]:
 
 
 def _main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="starlab load process (run by starlab.serving.load.run_load)")
+    parser = argparse.ArgumentParser(description="starlab load process (started by run_load)")
     parser.add_argument("--spec", type=Path, required=True, help="LoadSpec as JSON")
     parser.add_argument("--out", type=Path, required=True, help="where to write the LoadRun JSON")
     args = parser.parse_args(argv)

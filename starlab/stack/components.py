@@ -1,7 +1,9 @@
 """The components of the embedded stack, each with start, health and stop.
 
-Kafka (KRaft, one node) and Redis are real servers started from jars and
-Debian's package; the schema registry is starlab's own Confluent-compatible
+Kafka (KRaft, one node), Redis and PostgreSQL (the app team's database in
+story 1) are real servers started from jars and Debian's packages, and Kafka
+Connect runs Debezium's PostgreSQL connector from Maven Central jars; the
+schema registry is starlab's own Confluent-compatible
 service (see docs/adr/0001-schema-registry.md); PyFlink and Airflow are
 runtimes made ready here (a venv with connector jars, a migrated metadata DB)
 and run by the stories when they need them.
@@ -11,8 +13,12 @@ from __future__ import annotations
 
 import base64
 import os
+import shutil
+import signal
+import stat
 import subprocess
 import sys
+import time
 import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -23,7 +29,7 @@ import httpx
 from starlab.errors import StackError
 from starlab.settings import ROOT, Settings
 from starlab.stack import prereqs
-from starlab.stack.process import ManagedProcess, port_is_open, wait_until
+from starlab.stack.process import ManagedProcess, pid_alive, port_is_open, wait_until
 
 
 @dataclass(frozen=True)
@@ -393,11 +399,370 @@ def airflow_env(settings: Settings) -> dict[str, str]:
     }
 
 
+# --- story 1: the app team's PostgreSQL and Debezium in Kafka Connect -------
+
+POSTGRES_HBA = """\
+# Written by starlab (starlab/stack/components.py). TCP from this host only
+# (samehost), and only the app role: it owns the database and has REPLICATION for Debezium. The
+# superuser has no network login (it is used once, in single-user mode, to
+# create the role and the database).
+host  {database}     {user}  samehost  scram-sha-256
+host  replication    {user}  samehost  scram-sha-256
+"""
+
+POSTGRES_SETTINGS: tuple[tuple[str, str], ...] = (
+    # pgoutput logical decoding for Debezium.
+    ("wal_level", "logical"),
+    ("max_wal_senders", "4"),
+    ("max_replication_slots", "4"),
+    # A dev database beside Kafka and Flink on two cores: small buffers.
+    ("shared_buffers", "32MB"),
+    ("max_connections", "40"),
+    # TCP only: the Debian default socket dir (/var/run/postgresql) may not be writable.
+    ("unix_socket_directories", ""),
+)
+
+
+def _sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _sql_ident(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+class Postgres(ServiceComponent):
+    """Debian's PostgreSQL: a private cluster under `<home>/postgres` with logical WAL.
+
+    The first start runs initdb, then creates the app role (LOGIN, REPLICATION)
+    and its database in single-user mode, before any network listener exists.
+    Every start applies the baseline migrations (starlab/appdb/sql), so the
+    publication Debezium reads exists before Connect starts.
+    """
+
+    name = "postgres"
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.addr = settings.postgres
+        self.host, self.port = self.addr.host, self.addr.port
+        self.dir = settings.home / "postgres"
+        self.data = self.dir / "data"
+
+    def _run_as(self) -> list[str]:
+        return prereqs.postgres_run_as()
+
+    def prepare(self) -> None:
+        self._bin = prereqs.postgres_bin_dir()
+        run_as = self._run_as()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if run_as:
+            # initdb runs as the postgres OS user: it must own the directory and
+            # be able to walk down to it.
+            for parent in self.dir.resolve().parents:
+                mode = parent.stat().st_mode
+                if not mode & stat.S_IXOTH:
+                    raise StackError(
+                        f"postgres: {parent} is closed to other users (mode {mode & 0o777:o}), "
+                        "so the postgres OS user cannot reach its data; set STARLAB_HOME elsewhere "
+                        f"or `chmod o+x {parent}`"
+                    )
+            shutil.chown(self.dir, "postgres", "postgres")
+        if not (self.data / "PG_VERSION").exists():
+            self._initdb(run_as)
+        hba = self.data / "pg_hba.conf"
+        hba.write_text(
+            POSTGRES_HBA.format(database=_sql_ident(self.addr.database), user=_sql_ident(self.addr.user))
+        )
+
+    def _initdb(self, run_as: list[str]) -> None:
+        if self.data.exists():
+            shutil.rmtree(self.data)  # a half-made cluster from an interrupted initdb
+        steps: list[tuple[list[str], str | None]] = [
+            (
+                [
+                    *run_as,
+                    str(self._bin / "initdb"),
+                    "-D",
+                    str(self.data.resolve()),
+                    "-U",
+                    "postgres",
+                    "--auth=reject",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ],
+                None,
+            ),
+            (
+                [
+                    *run_as,
+                    str(self._bin / "postgres"),
+                    "--single",
+                    "-D",
+                    str(self.data.resolve()),
+                    "postgres",
+                ],
+                # One statement per line: single-user mode ends a statement at a newline.
+                f"CREATE ROLE {_sql_ident(self.addr.user)} LOGIN REPLICATION "
+                f"PASSWORD {_sql_literal(self.addr.password)};\n"
+                f"CREATE DATABASE {_sql_ident(self.addr.database)} OWNER {_sql_ident(self.addr.user)};\n",
+            ),
+        ]
+        for argv, stdin in steps:
+            proc = subprocess.run(argv, input=stdin, capture_output=True, text=True)
+            out = (proc.stderr or "") + (proc.stdout or "")
+            if proc.returncode != 0 or "ERROR:" in out:
+                lines = [
+                    ln for ln in out.strip().splitlines() if "ERROR" in ln or "FATAL" in ln or "error" in ln
+                ]
+                last = lines[-1] if lines else " | ".join(out.strip().splitlines()[-2:])
+                shutil.rmtree(self.data, ignore_errors=True)
+                raise StackError(f"postgres: {Path(argv[len(run_as)]).name} failed: {last.strip()}")
+
+    def argv(self) -> list[str]:
+        conf = [("listen_addresses", self.host), ("port", str(self.port)), *POSTGRES_SETTINGS]
+        flags = [arg for key, value in conf for arg in ("-c", f"{key}={value}")]
+        binary = str(getattr(self, "_bin", Path("/usr/lib/postgresql/15/bin")) / "postgres")
+        return [*self._run_as(), binary, "-D", str(self.data.resolve()), *flags]
+
+    def start(self) -> None:
+        super().start()
+        self.migrate()
+
+    def migrate(self) -> None:
+        """Apply the baseline migrations (idempotent: recorded in schema_migrations)."""
+        from starlab.appdb import BASELINE_DIR, apply_migrations, connect
+
+        with connect(self.settings, autocommit=True) as conn:
+            apply_migrations(conn, BASELINE_DIR)
+
+    def probe(self) -> str | None:
+        if not port_is_open(self.host, self.port):
+            return "port closed"
+        import psycopg
+
+        try:
+            with psycopg.connect(self.settings.postgres_url, connect_timeout=2) as conn:
+                row = conn.execute("SELECT current_setting('wal_level')").fetchone()
+        except psycopg.Error as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            return f"query failed: {first}"
+        wal_level = row[0] if row else None
+        return None if wal_level == "logical" else f"wal_level is {wal_level}, Debezium needs logical"
+
+    def stop(self) -> bool:
+        # SIGINT is PostgreSQL's fast shutdown; the SIGTERM of ManagedProcess.stop is
+        # "smart" and waits for every client session (a replication slot reader,
+        # a forgotten psql) to leave.
+        pid = self.proc.pid()
+        if pid is None:
+            return self.proc.stop()
+        try:
+            os.kill(pid, signal.SIGINT)
+        except ProcessLookupError:
+            return self.proc.stop()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and pid_alive(pid):
+            time.sleep(0.1)
+        self.proc.stop()  # reaps, removes the pid file, SIGKILLs only if still alive
+        return True
+
+
+CONNECT_WORKER_PROPERTIES = """\
+# Written by starlab (starlab/stack/components.py): Kafka Connect standalone.
+bootstrap.servers={bootstrap}
+# JSON with schemas: every record carries its Connect schema, from which the
+# CDC bridge derives the Avro schema (Confluent's AvroConverter is not on
+# Maven Central; see docs/adr/0005-cdc.md).
+key.converter=org.apache.kafka.connect.json.JsonConverter
+value.converter=org.apache.kafka.connect.json.JsonConverter
+key.converter.schemas.enable=true
+value.converter.schemas.enable=true
+# Standalone keeps source offsets (the last LSN read) in a local file.
+offset.storage.file.filename={offsets}
+# Default 60 s: a crash would replay up to a minute of changes; 1 s keeps the
+# at-least-once replay window short (the bridge is idempotent by key anyway).
+offset.flush.interval.ms=1000
+plugin.path={plugin_path}
+# Debezium 3.x ships ServiceLoader manifests: no classpath scan at start.
+plugin.discovery=service_load
+listeners=http://{host}:{port}
+rest.advertised.host.name={host}
+rest.advertised.port={port}
+"""
+
+DEBEZIUM_CONNECTOR_PROPERTIES = """\
+# Written by starlab (starlab/stack/components.py): Debezium PostgreSQL source.
+name={name}
+connector.class=io.debezium.connector.postgresql.PostgresConnector
+tasks.max=1
+plugin.name=pgoutput
+database.hostname={pg_host}
+database.port={pg_port}
+database.user={pg_user}
+database.password={pg_password}
+database.dbname={pg_database}
+topic.prefix={prefix}
+table.include.list={tables}
+# The publication is created by a migration (starlab/appdb/sql), not here.
+publication.name={publication}
+publication.autocreate.mode=disabled
+slot.name={slot}
+snapshot.mode=initial
+# How often the task looks for new changes when idle (default 500 ms): most of
+# the INSERT -> Kafka latency on a quiet table.
+poll.interval.ms=100
+# NUMERIC as "123.450" strings instead of base64 bytes of the unscaled value.
+decimal.handling.mode=string
+# Column type, length and scale as schema parameters: the bridge maps
+# numeric(p,s) to Avro decimal(p,s) and timestamptz(3) to timestamp-millis.
+column.propagate.source.type=.*
+# The broker does not auto-create topics: Connect creates the change topics,
+# kept forever (retention.ms=-1) so a backfill can replay a table's history.
+topic.creation.default.replication.factor=1
+topic.creation.default.partitions=1
+topic.creation.default.retention.ms=-1
+"""
+
+CONNECT_LOG4J2_PROPERTIES = """\
+status = warn
+appender.console.type = Console
+appender.console.name = STDOUT
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.stdout.ref = STDOUT
+logger.connect.name = org.apache.kafka.connect.runtime.Connect
+logger.connect.level = INFO
+logger.debezium.name = io.debezium.connector.postgresql
+logger.debezium.level = INFO
+"""
+
+
+class KafkaConnect(ServiceComponent):
+    """Kafka Connect standalone running Debezium's PostgreSQL connector.
+
+    Healthy when Connect's REST API reports the connector and its task
+    RUNNING: the worker being up is not enough (a wrong password or a missing
+    publication fails the task, not the worker).
+    """
+
+    name = "connect"
+    start_timeout_s = 120.0
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        url = httpx.URL(settings.connect_url)
+        self.host, self.port = url.host or "127.0.0.1", url.port or 8083
+        self.dir = settings.home / "connect"
+
+    @property
+    def classpath(self) -> str:
+        return str((self.settings.jars_dir / "connect").resolve() / "*")
+
+    @property
+    def slot(self) -> str:
+        # Slot names allow [a-z0-9_] only.
+        return "starlab_" + "".join(c if c.isalnum() else "_" for c in self.settings.cdc_topic_prefix.lower())
+
+    def prepare(self) -> None:
+        from starlab.appdb import CDC_TABLES, PUBLICATION
+
+        prereqs.require_java()
+        pg = self.settings.postgres
+        for what, host, port, hint in (
+            ("kafka", self.settings.kafka_host, self.settings.kafka_port, "starlab up kafka"),
+            ("postgres", pg.host, pg.port, "starlab up postgres"),
+        ):
+            if not port_is_open(host, port):
+                raise StackError(f"connect: {what} at {host}:{port} is not running; start it first ({hint})")
+        prereqs.resolve_jars(self.settings, "connect")
+        plugin = prereqs.resolve_jars(self.settings, "debezium")
+        # plugin.path holds one directory per plugin; the plugin's jars are the
+        # resolved Debezium jars, linked rather than copied.
+        plugins = self.dir / "plugins"
+        plugins.mkdir(parents=True, exist_ok=True)
+        link = plugins / "debezium-connector-postgres"
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(plugin.resolve(), target_is_directory=True)
+        (self.dir / "worker.properties").write_text(
+            CONNECT_WORKER_PROPERTIES.format(
+                bootstrap=self.settings.kafka_bootstrap,
+                offsets=(self.dir / "offsets.dat").resolve(),
+                plugin_path=plugins.resolve(),
+                host=self.host,
+                port=self.port,
+            )
+        )
+        connector = self.dir / "connector.properties"
+        connector.write_text(
+            DEBEZIUM_CONNECTOR_PROPERTIES.format(
+                name=self.settings.cdc_connector,
+                pg_host=pg.host,
+                pg_port=pg.port,
+                pg_user=pg.user,
+                pg_password=pg.password,
+                pg_database=pg.database,
+                prefix=self.settings.cdc_topic_prefix,
+                tables=",".join(t.qualified for t in CDC_TABLES),
+                publication=PUBLICATION,
+                slot=self.slot,
+            )
+        )
+        connector.chmod(0o600)  # holds the database password
+        (self.dir / "log4j2.properties").write_text(CONNECT_LOG4J2_PROPERTIES)
+
+    def argv(self) -> list[str]:
+        return [
+            "java",
+            f"-Xms{self.settings.connect_heap}",
+            f"-Xmx{self.settings.connect_heap}",
+            "-XX:+UseG1GC",
+            f"-Dlog4j2.configurationFile={(self.dir / 'log4j2.properties').resolve()}",
+            "-cp",
+            self.classpath,
+            "org.apache.kafka.connect.cli.ConnectStandalone",
+            str((self.dir / "worker.properties").resolve()),
+            str((self.dir / "connector.properties").resolve()),
+        ]
+
+    def probe(self) -> str | None:
+        url = f"{self.settings.connect_url}/connectors/{self.settings.cdc_connector}/status"
+        try:
+            r = httpx.get(url, timeout=2)
+        except httpx.HTTPError as exc:
+            return f"GET /connectors/{self.settings.cdc_connector}/status failed: {type(exc).__name__}"
+        if r.status_code != 200:
+            return f"GET /connectors/{self.settings.cdc_connector}/status -> {r.status_code}"
+        return connector_status_problem(r.json())
+
+
+def connector_status_problem(status: object) -> str | None:
+    """None if a Connect status document shows the connector and all tasks RUNNING."""
+    if not isinstance(status, dict):
+        return "status is not a JSON object"
+    connector = status.get("connector") or {}
+    tasks = status.get("tasks") or []
+    states = [("connector", connector)] + [(f"task {t.get('id')}", t) for t in tasks if isinstance(t, dict)]
+    for what, entry in states:
+        state = entry.get("state") if isinstance(entry, dict) else None
+        if state != "RUNNING":
+            trace = str(entry.get("trace") or "").strip().splitlines() if isinstance(entry, dict) else []
+            return f"{what} {state or 'missing'}" + (f": {trace[0][:200]}" if trace else "")
+    if not tasks:
+        return "no task yet"
+    return None
+
+
 COMPONENTS: dict[str, type[Component]] = {
     "kafka": Kafka,
     "schema-registry": SchemaRegistry,
     "redis": Redis,
+    "postgres": Postgres,
+    "connect": KafkaConnect,
     "flink": FlinkRuntime,
     "airflow": AirflowHome,
 }
-"""Start order; stop runs in reverse (the registry needs Kafka)."""
+"""Start order; stop runs in reverse (the registry needs Kafka; Connect needs Kafka and PostgreSQL)."""

@@ -20,6 +20,8 @@ def _select(names: Iterable[str] | None) -> list[str]:
         raise StackError(f"unknown component(s) {sorted(unknown)}; choose from {list(COMPONENTS)}")
     if "schema-registry" in wanted:
         wanted.add("kafka")  # the registry keeps its schemas in a Kafka topic
+    if "connect" in wanted:
+        wanted |= {"kafka", "postgres"}  # Debezium reads PostgreSQL and writes to Kafka
     return [n for n in COMPONENTS if n in wanted]
 
 

@@ -1,7 +1,8 @@
 """What the local stack needs from the machine, and installing what is missing.
 
-Java and Maven run Kafka and resolve its jars; Debian's redis-server is the
-cache; the Flink job has its own virtual environment because PyFlink pins
+Java and Maven run Kafka (and Kafka Connect with Debezium) and resolve their
+jars; Debian's redis-server is the cache and Debian's PostgreSQL the app
+team's database (story 1); the Flink job has its own virtual environment because PyFlink pins
 protobuf < 6 and numpy < 2.2 while dbt and Airflow need newer ones. Each check
 fails with one line that says what to do.
 """
@@ -122,3 +123,66 @@ def ensure_flink_venv(settings: Settings) -> Path:
             raise StackError(f"building the Flink venv failed: {proc.stderr.strip()[-300:]}")
     stamp.write_text(want)
     return python
+
+
+POSTGRES_BIN_GLOB = "/usr/lib/postgresql/*/bin"
+"""Where Debian's postgresql-NN packages put initdb and postgres (not on PATH)."""
+
+
+def _postgres_bin_dirs() -> list[Path]:
+    on_path = shutil.which("initdb")
+    # Resolved: /usr/local/bin/initdb may be a link into /usr/lib/postgresql/NN/bin.
+    found = [Path(on_path).resolve().parent] if on_path else []
+    # Highest major version first: /usr/lib/postgresql/15/bin before /13/bin.
+    debian = sorted(
+        (p for p in Path("/").glob(POSTGRES_BIN_GLOB.lstrip("/")) if (p / "initdb").exists()),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+        reverse=True,
+    )
+    return found + debian
+
+
+def postgres_bin_dir(install: bool = True) -> Path:
+    """Directory holding `initdb` and `postgres`, installing Debian's `postgresql` when root.
+
+    The package's post-install starts a cluster of its own on 5432; starlab's
+    runs on its own port (5433 by default) from its own data directory.
+    """
+    dirs = _postgres_bin_dirs()
+    if dirs:
+        return dirs[0]
+    if not install or os.geteuid() != 0 or shutil.which("apt-get") is None:
+        raise StackError(
+            "PostgreSQL is missing (no initdb): install it "
+            "(Debian/Ubuntu: sudo apt-get install -y postgresql)"
+        )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "postgresql"]):
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if proc.returncode != 0:
+            raise StackError(f"`{' '.join(cmd)}` failed: {proc.stderr.strip().splitlines()[-1:]}")
+    dirs = _postgres_bin_dirs()
+    if not dirs:
+        raise StackError("initdb still missing after apt-get install postgresql")
+    return dirs[0]
+
+
+def postgres_run_as() -> list[str]:
+    """Argv prefix that drops root to the `postgres` OS user; empty when not root.
+
+    PostgreSQL refuses to run as root. `setpriv` (util-linux) execs in place,
+    so the pid starlab records is the postmaster's own.
+    """
+    if os.geteuid() != 0:
+        return []
+    import pwd
+
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        raise StackError(
+            "running as root but there is no `postgres` OS user to run PostgreSQL as: "
+            "install Debian's postgresql package or run starlab as a normal user"
+        ) from None
+    setpriv = require_binary("setpriv", "install util-linux (Debian: apt-get install util-linux)")
+    return [setpriv, "--reuid=postgres", "--regid=postgres", "--init-groups"]

@@ -1,0 +1,79 @@
+"""The `postgres` stack component: addresses, server flags, access rules, missing binary.
+
+Backs story 1's "the app team's database, started by `starlab up` like Redis"
+without starting anything: what the component would run is checked here,
+the running server in tests/integration/cdc.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from starlab.errors import StackError
+from starlab.settings import Settings
+from starlab.stack import manager, prereqs
+from starlab.stack.components import POSTGRES_HBA, Postgres
+
+
+def _flags(argv: list[str]) -> dict[str, str]:
+    return dict(argv[i + 1].split("=", 1) for i, a in enumerate(argv) if a == "-c")
+
+
+def test_defaults_keep_clear_of_a_system_postgres() -> None:
+    s = Settings()
+    assert (s.postgres.host, s.postgres.port) == ("127.0.0.1", 5433)
+    assert (s.postgres.user, s.postgres.database) == ("app", "app")
+
+
+def test_address_and_flags_follow_the_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(prereqs.os, "geteuid", lambda: 1000)
+    s = Settings(home=tmp_path, postgres_url="postgresql://team:s%40cret@127.0.0.1:15433/shop")
+    pg = Postgres(s)
+    assert (pg.host, pg.port) == ("127.0.0.1", 15433)
+    assert (s.postgres.user, s.postgres.password, s.postgres.database) == ("team", "s@cret", "shop")
+    argv = pg.argv()
+    flags = _flags(argv)
+    assert flags["wal_level"] == "logical"  # what Debezium's pgoutput needs
+    assert (flags["port"], flags["listen_addresses"]) == ("15433", "127.0.0.1")
+    assert flags["unix_socket_directories"] == ""
+    assert argv[argv.index("-D") + 1] == str((tmp_path / "postgres" / "data").resolve())
+    assert not argv[0].endswith("setpriv")  # not root: runs as the caller
+
+
+def test_as_root_the_server_runs_as_the_postgres_user(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import pwd
+
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        pytest.skip("no postgres OS user on this machine")
+    monkeypatch.setattr(prereqs.os, "geteuid", lambda: 0)
+    argv = Postgres(Settings(home=tmp_path)).argv()
+    assert argv[0].endswith("setpriv") and "--reuid=postgres" in argv
+
+
+def test_only_the_app_role_may_log_in_and_replicate() -> None:
+    hba = POSTGRES_HBA.format(database='"shop"', user='"team"')
+    rules = [line.split() for line in hba.splitlines() if line and not line.startswith("#")]
+    assert rules == [
+        ["host", '"shop"', '"team"', "samehost", "scram-sha-256"],
+        ["host", "replication", '"team"', "samehost", "scram-sha-256"],
+    ]
+
+
+def test_a_missing_postgresql_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(prereqs, "_postgres_bin_dirs", lambda: [])
+    with pytest.raises(StackError, match=r"apt-get install -y postgresql") as info:
+        prereqs.postgres_bin_dir(install=False)
+    assert "\n" not in str(info.value)
+
+
+def test_connect_pulls_in_kafka_and_postgres_in_start_order() -> None:
+    names = [c.name for c in manager.components(Settings(), ["connect"])]
+    assert names == ["kafka", "postgres", "connect"]
+    everything = [c.name for c in manager.components(Settings())]
+    assert everything.index("schema-registry") < everything.index("postgres") < everything.index("connect")
