@@ -9,11 +9,13 @@ from __future__ import annotations
 import typer
 
 from contracts.compat import COMPAT_EPILOG, compat
+from contracts.gate.command import register as register_gate
 
 app = typer.Typer(
     help="Story 1: versioned Avro subjects, dbt model contracts, the CI gate, CDC backfill.",
     no_args_is_help=True,
 )
 app.command("compat", epilog=COMPAT_EPILOG)(compat)
+register_gate(app)
 
 __all__ = ["app"]

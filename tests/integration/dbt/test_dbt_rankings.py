@@ -291,7 +291,12 @@ def test_full_build_passes_models_data_tests_and_unit_tests(scenario: Scenario) 
     assert {"model", "test", "unit_test"} <= kinds
     assert sum(r["unique_id"].startswith("unit_test.") for r in run.results) >= 5
     assert sum(r["unique_id"].startswith("test.") for r in run.results) >= 40
-    assert all(r["status"] in ("success", "pass") for r in run.results), run.failed()
+    # dbt 1.11 lists exposures in run_results as "no-op": they have nothing to run
+    assert all(
+        r["status"] in ("success", "pass")
+        or (r["unique_id"].startswith("exposure.") and r["status"] == "no-op")
+        for r in run.results
+    ), run.failed()
 
 
 def test_staging_keeps_one_row_per_event(scenario: Scenario) -> None:
