@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from contracts.cdc.command import register as register_backfill
 from contracts.compat import COMPAT_EPILOG, compat
 from contracts.gate.command import register as register_gate
 
@@ -17,5 +18,6 @@ app = typer.Typer(
 )
 app.command("compat", epilog=COMPAT_EPILOG)(compat)
 register_gate(app)
+register_backfill(app)
 
 __all__ = ["app"]
