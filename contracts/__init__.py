@@ -15,4 +15,5 @@ STORY = Story(
     title="Avro subjects with Confluent's modes, dbt model contracts, the CI gate, CDC backfill, replay",
     order=10,
     cli="contracts.cli:app",
+    demo="contracts.demo:run_demo",
 )
