@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from feature_cache.offline.command import register as register_pit
+from feature_cache.precompute.command import precompute_app
 from feature_cache.tco.command import register as register_tco
 
 app = typer.Typer(
@@ -17,5 +18,6 @@ app = typer.Typer(
 )
 register_tco(app)
 register_pit(app)
+app.add_typer(precompute_app, name="precompute", help="The Flink SQL feature job and the Redis materializer.")
 
 __all__ = ["app"]

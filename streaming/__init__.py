@@ -1,6 +1,6 @@
 """Story 3 ("Leading an important project"): batch-to-streaming with Kafka and Flink SQL.
 
-- `job` (with `flink_job`, run in the Flink venv, and `sql/`): the Flink SQL
+- `job` (on the kernel's `starlab.flink` runner) and `sql/`: the Flink SQL
   job: Avro source with the event contract's watermark, keep-first dedup,
   per-minute metrics, the Parquet lake and the late-events topic, all
   exactly-once;

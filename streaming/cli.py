@@ -96,11 +96,9 @@ def verify(
 @app.command(epilog="Example: starlab stream sql")
 def sql() -> None:
     """Print the Flink SQL of the job, rendered with the current settings."""
-    from streaming.flink_job import render_sql
     from streaming.job import FlinkJob
 
-    ddl, inserts = render_sql(FlinkJob(get_settings()).config(restore=False))
-    console.print(";\n\n".join(ddl + inserts) + ";", highlight=False, markup=False)
+    console.print(FlinkJob(get_settings()).rendered_sql().text(), highlight=False, markup=False)
 
 
 @app.command(epilog="Example: starlab stream reconcile   (after starlab stream run)")

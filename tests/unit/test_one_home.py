@@ -17,8 +17,8 @@ import yaml
 from rankings.settings import DEFAULT_MAX_NULL_RATIO, RankingsSettings
 from starlab.dbt import kernel_vars
 from starlab.events.model import ALLOWED_LATENESS_MS, SCHEMA_PATH
+from starlab.flink.ddl import event_columns, template_values
 from starlab.settings import ROOT
-from streaming.ddl import event_columns, template_values
 
 DBT = ROOT / "dbt_project"
 SQL_DIR = ROOT / "streaming" / "sql"
