@@ -74,6 +74,8 @@ class RunOptions:
     faults: list[Fault] = field(default_factory=list)
     rules: list[Rule] | None = None
     catch_up_timeout_s: float = 300.0
+    alert_warmup_s: float = 0.0
+    """Seconds of committed output before alert rules are evaluated (`SloMonitor.warmup_s`)."""
     verify_retries: int = 5
     """Re-reads while the last files and transactions land; 0 when the run is
     expected to differ from the 10-minute ground truth (other lateness)."""
@@ -146,6 +148,7 @@ def run_stream(settings: Settings, opts: RunOptions, progress: Progress = print)
         group=job.options.group_id,
         rules=opts.rules or load_rules(),
         log_path=settings.logs_dir / f"alerts-{run_id}.jsonl",
+        warmup_s=opts.alert_warmup_s,
     ).start()
 
     cfg = GeneratorConfig(

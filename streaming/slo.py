@@ -175,6 +175,12 @@ class SloMonitor:
     """Turned off when a scripted run stops producing: from then on "now -
     newest event" grows by definition, which is the end of the run, not a
     stale pipeline."""
+    warmup_s: float = 0.0
+    """Rules are evaluated only once committed output has been flowing this long:
+    a job's first checkpoints after a (re)start are slower than its steady
+    state. The shipped rules' `for_s` (60 s) already rides over that; a run with
+    rules compressed to seconds (tests) needs the warm-up instead."""
+    first_output_at: float | None = None
 
     def __post_init__(self) -> None:
         self.evaluator = AlertEvaluator(self.rules, on_event=self._log_event)
@@ -219,6 +225,8 @@ class SloMonitor:
                     row = json.loads(value)
                     with self._lock:
                         self.outputs_seen += 1
+                        if self.first_output_at is None:
+                            self.first_output_at = time.time()
                         if row.get("max_produce_ts"):
                             self.latencies_ms.append(now_ms - _ts_ms(row["max_produce_ts"]))
                         if row.get("max_event_ts"):
@@ -237,7 +245,8 @@ class SloMonitor:
         metrics = {"consumer_lag": float(s.consumer_lag)}
         if fresh is not None:
             metrics["freshness_s"] = fresh
-        if self.alerting:
+        warm = self.first_output_at is not None and now - self.first_output_at >= self.warmup_s
+        if self.alerting and warm:
             self.evaluator.observe(metrics, now)
         self.samples.append(s)
         return s
