@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import typer
 
+from feature_cache.bench.command import register as register_bench
 from feature_cache.offline.command import register as register_pit
 from feature_cache.precompute.command import precompute_app
+from feature_cache.serving.command import register as register_serve
 from feature_cache.tco.command import register as register_tco
 
 app = typer.Typer(
@@ -18,6 +20,8 @@ app = typer.Typer(
 )
 register_tco(app)
 register_pit(app)
+register_serve(app)
+register_bench(app)
 app.add_typer(precompute_app, name="precompute", help="The Flink SQL feature job and the Redis materializer.")
 
 __all__ = ["app"]
