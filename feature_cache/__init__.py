@@ -16,4 +16,5 @@ STORY = Story(
     title="streaming precompute -> Redis feature cache, fan-out vs cache under faults, PIT, TCO",
     order=40,
     cli="feature_cache.cli:app",
+    demo="feature_cache.demo:run_demo",
 )

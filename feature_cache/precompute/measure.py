@@ -31,7 +31,9 @@ from pathlib import Path
 import redis
 
 from feature_cache.errors import FeatureCacheConfigError, FeatureCacheTransientError
+from feature_cache.offline.consistency import ConsistencyReport
 from feature_cache.offline.history import HistoryStore
+from feature_cache.precompute.consistency import online_offline_consistency
 from feature_cache.precompute.features import PRECOMPUTE_SCHEMA
 from feature_cache.precompute.job import FeatureJob
 from feature_cache.precompute.materializer import Batch, Materializer, MaterializeStats
@@ -100,6 +102,8 @@ class PrecomputeMeasurement:
     drain: Throughput | None
     ttl: tuple[GroupTtl, ...]
     bad_records: int
+    consistency: ConsistencyReport | None = None
+    """Redis against the offline history as of one instant after the run (story 4: < 0.5% error)."""
 
 
 @dataclass
@@ -221,6 +225,9 @@ def measure_precompute(
     if not stats_box or not samples.count():
         raise FeatureCacheTransientError(f"run {run_id}: no feature version reached Redis")
     live_stats = stats_box[0]
+    # The materializer is stopped (it held the history file's write lock):
+    # compare what Redis would serve now with the history as of now.
+    consistency = online_offline_consistency(client, run_cfg.key_prefix, work / "history.duckdb")
     late = sum(1 for _ in read_all(run_settings, run_cfg.late_topic, idle_timeout_s=2))
 
     drain: Throughput | None = None
@@ -268,4 +275,5 @@ def measure_precompute(
         drain=drain,
         ttl=tuple(ttl.state(g) for g in PRECOMPUTE_SCHEMA.group_names),
         bad_records=live_stats.bad_records,
+        consistency=consistency,
     )
