@@ -34,6 +34,7 @@ __all__ = [
     "LATENCY_METRICS",
     "STORY",
     "bench_claims",
+    "bench_target_claims",
     "claims",
     "cost_claims",
     "design_claims",
@@ -271,6 +272,49 @@ def bench_claims(result: BenchResult | None) -> list[Claim]:
     ]
 
 
+def bench_target_claims(result: BenchResult | None) -> list[Claim]:
+    """The issue's performance targets for `starlab features bench` (a)-(b), ratios from one run.
+
+    (c) and (d) are the design and hit-rate claims above; these two compare
+    starlab's read path with Feast's and with the server stack's floor.
+    """
+    read = None if result is None else result.read
+    twin = None if result is None else result.twin
+    return [
+        Claim(
+            story=STORY,
+            claim="issue target: in-process feature read p95 at most 1/3 of Feast 0.67's on the same Redis",
+            metric="read_p95_vs_feast",
+            unit="ratio",
+            claimed=round(1 / 3, 4),
+            comparator="<=",
+            measured=None if read is None or read.p95_ratio is None else round(read.p95_ratio, 4),
+            method=(
+                "one user x 10 features, alternating blocks of reads: starlab's redis-py read vs Feast's "
+                "get_online_features (its own venv) on one private redis-server; client CPU per read in "
+                "details"
+            ),
+            command=BENCH,
+            details={"read": read},
+        ),
+        Claim(
+            story=STORY,
+            claim="issue target: /features p99 at concurrency 8 at most 2x its constant twin",
+            metric="features_p99_vs_constant_twin",
+            unit="x",
+            claimed=2.0,
+            comparator="<=",
+            measured=None if twin is None else round(twin.p99_ratio, 3),
+            method=(
+                "the route and a constant twin with the same parameters and body size (mounted by the bench "
+                "only), same server, alternating blocks at concurrency 8"
+            ),
+            command=BENCH,
+            details={"twin": twin},
+        ),
+    ]
+
+
 def regression_claims(result: RegressionResult | None) -> list[Claim]:
     """The regression's hit-rate drop under the spike and its restoration."""
     spike = None if result is None else result.phase(Mitigation.SPIKE)
@@ -342,4 +386,4 @@ def claims(
         ]
     else:
         design = lt or bn or design_claims(None, None)
-    return design + bench_claims(bench) + regression_claims(regression)
+    return design + bench_claims(bench) + bench_target_claims(bench) + regression_claims(regression)
