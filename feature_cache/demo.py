@@ -72,6 +72,7 @@ def _precompute(ctx: DemoContext) -> tuple[list[Claim], ConsistencyReport | None
 def run_demo(ctx: DemoContext) -> DemoOutcome:
     from feature_cache.bench.bench import run_bench
     from feature_cache.bench.loadtest import run_loadtest
+    from feature_cache.bench.options import options_matrix, write_matrix
     from feature_cache.bench.regression import RegressionConfig, run_regression
     from feature_cache.evidence import claims as serving_claims
     from feature_cache.offline.evidence import claims_from_pit
@@ -98,6 +99,8 @@ def run_demo(ctx: DemoContext) -> DemoOutcome:
     # measured a shallower dip (91% instead of the story's ~85%).
     regression = run_regression(cfg, RegressionConfig(), reports_dir=settings.reports_dir, progress=progress)
     claims += serving_claims(loadtest=loadtest, bench=bench, regression=regression)
+    matrix = write_matrix(options_matrix(loadtest, bench), loadtest, settings.reports_dir)
+    progress(f"options matrix of this run (the design review's table): {matrix}")
 
     progress("point-in-time joins on 3 labeled datasets, starlab beside Feast 0.67")
     pit = run_pit(
