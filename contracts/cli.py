@@ -11,6 +11,7 @@ import typer
 from contracts.cdc.command import register as register_backfill
 from contracts.compat import COMPAT_EPILOG, compat
 from contracts.gate.command import register as register_gate
+from contracts.replay.command import register as register_replay
 
 app = typer.Typer(
     help="Story 1: versioned Avro subjects, dbt model contracts, the CI gate, CDC backfill.",
@@ -19,5 +20,6 @@ app = typer.Typer(
 app.command("compat", epilog=COMPAT_EPILOG)(compat)
 register_gate(app)
 register_backfill(app)
+register_replay(app)
 
 __all__ = ["app"]
