@@ -138,6 +138,26 @@ def _lake_v2_nulls(settings: Settings) -> int:
     )
 
 
+def _replay(ctx: DemoContext, problems: list[str]) -> list[Claim]:
+    """The scripted quarter in both arms; its breakages per arm are the story's headline."""
+    from contracts.evidence import claims_from_replay
+    from contracts.replay.plot import plot_breakages
+    from contracts.replay.run import run_replay
+    from contracts.settings import ContractsSettings
+
+    result = run_replay(ctx.settings, ContractsSettings(), progress=ctx.progress)
+    plot = plot_breakages(result, ctx.settings.reports_dir)
+    w, g = result.without, result.with_gate
+    if w is not None and g is not None:
+        ctx.progress(
+            f"replayed quarter: breakages {len(w.breakages)} without the gate, {len(g.breakages)} with "
+            f"it; pages {w.pages} -> {g.pages}; plot {plot}"
+        )
+        if g.breakages:
+            problems.append(f"{len(g.breakages)} breakages reached dbt or a consumer with the gate on")
+    return claims_from_replay(result, "starlab contracts replay")
+
+
 def run_demo(ctx: DemoContext) -> DemoOutcome:
     from contracts.cdc import apply_items_v2_expand, backfill_items_category
     from starlab.appdb import connect
@@ -211,6 +231,7 @@ def run_demo(ctx: DemoContext) -> DemoOutcome:
             details={"first": jsonable(first), "second": jsonable(again)},
         ),
     ]
+    claims += _replay(ctx, problems)
     return DemoOutcome(claims=claims, problems=problems)
 
 
