@@ -12,12 +12,14 @@ and run by the stories when they need them.
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import shutil
 import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from abc import ABC, abstractmethod
@@ -431,6 +433,29 @@ def _sql_ident(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
 
+def _closed_parent(path: Path) -> Path | None:
+    """The first existing parent of `path` that other users cannot walk through, if any."""
+    for parent in path.resolve().parents:
+        if parent.exists() and not parent.stat().st_mode & stat.S_IXOTH:
+            return parent
+    return None
+
+
+def postgres_dir(home: Path, run_as_other_user: bool) -> Path:
+    """Where the cluster lives: `<home>/postgres`, unless the server runs as another OS user
+    (root starts it as `postgres`) and a parent of `<home>` is closed to others.
+
+    A fresh `git clone` into `mktemp -d` (mode 700) is exactly that case; then
+    the cluster goes under the system temp dir, in a folder named after the
+    home's path, so each checkout keeps its own cluster and finds it again.
+    """
+    default = home / "postgres"
+    if not run_as_other_user or _closed_parent(default) is None:
+        return default
+    digest = hashlib.sha1(str(home.resolve()).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"starlab-postgres-{digest}"
+
+
 class Postgres(ServiceComponent):
     """Debian's PostgreSQL: a private cluster under `<home>/postgres` with logical WAL.
 
@@ -446,7 +471,7 @@ class Postgres(ServiceComponent):
         super().__init__(settings)
         self.addr = settings.postgres
         self.host, self.port = self.addr.host, self.addr.port
-        self.dir = settings.home / "postgres"
+        self.dir = postgres_dir(settings.home, bool(prereqs.postgres_run_as()))
         self.data = self.dir / "data"
 
     def _run_as(self) -> list[str]:
@@ -458,15 +483,13 @@ class Postgres(ServiceComponent):
         self.dir.mkdir(parents=True, exist_ok=True)
         if run_as:
             # initdb runs as the postgres OS user: it must own the directory and
-            # be able to walk down to it.
-            for parent in self.dir.resolve().parents:
-                mode = parent.stat().st_mode
-                if not mode & stat.S_IXOTH:
-                    raise StackError(
-                        f"postgres: {parent} is closed to other users (mode {mode & 0o777:o}), "
-                        "so the postgres OS user cannot reach its data; set STARLAB_HOME elsewhere "
-                        f"or `chmod o+x {parent}`"
-                    )
+            # be able to walk down to it (postgres_dir chose a reachable place).
+            closed = _closed_parent(self.dir)
+            if closed is not None:
+                raise StackError(
+                    f"postgres: {closed} is closed to other users, so the postgres OS user cannot "
+                    f"reach {self.dir}; `chmod o+x {closed}`"
+                )
             shutil.chown(self.dir, "postgres", "postgres")
         if not (self.data / "PG_VERSION").exists():
             self._initdb(run_as)

@@ -77,3 +77,27 @@ def test_connect_pulls_in_kafka_and_postgres_in_start_order() -> None:
     assert names == ["kafka", "postgres", "connect"]
     everything = [c.name for c in manager.components(Settings())]
     assert everything.index("schema-registry") < everything.index("postgres") < everything.index("connect")
+
+
+def test_the_cluster_moves_out_of_a_home_others_cannot_reach(tmp_path: Path) -> None:
+    # `mktemp -d` makes a 700 folder: a fresh clone there must still get a cluster
+    # the postgres OS user can walk to, and find the same one on the next start.
+    from starlab.stack.components import postgres_dir
+
+    closed = tmp_path / "clone"
+    (closed / ".starlab").mkdir(parents=True)
+    closed.chmod(0o700)
+    home = closed / ".starlab"
+    try:
+        moved = postgres_dir(home, run_as_other_user=True)
+        assert not str(moved).startswith(str(closed))
+        assert moved == postgres_dir(home, run_as_other_user=True)
+        assert moved != postgres_dir(tmp_path / "other" / ".starlab", run_as_other_user=True)
+        assert postgres_dir(home, run_as_other_user=False) == home / "postgres"
+        closed.chmod(0o755)
+        # tmp_path's own parents may be closed too (pytest makes them 700), so only
+        # check the open case when nothing above is closed
+        if all(p.stat().st_mode & 0o001 for p in closed.resolve().parents):
+            assert postgres_dir(home, run_as_other_user=True) == home / "postgres"
+    finally:
+        closed.chmod(0o755)
