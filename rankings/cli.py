@@ -186,7 +186,7 @@ def generate(
     """Generate engagement events whose newest ingest time is now (so freshness means something)."""
     from rankings.synth import generate_recent
 
-    g = generate_recent(get_settings().lake_dir, events, days=days, part=part, write_dims=not keep_dims)
+    g = generate_recent(get_settings(), events, days=days, part=part, write_dims=not keep_dims)
     # rows with past ingest times are invisible to the incremental models: rebuild both colors
     _publisher().invalidate(f"generated {part} with past ingest times")
     console.print(

@@ -13,8 +13,8 @@
 4. the claims, which the kernel records under `2-rankings`.
 
 The stream step runs first and verifies its own lake content before this
-step adds anything; it wipes `lake/events` when it starts, so a later demo
-run's stream check never sees these files.
+step adds anything; it resets the lake's events table when it starts, so a later demo
+run's stream check never sees these rows.
 """
 
 from __future__ import annotations
@@ -26,37 +26,33 @@ from rankings.evidence import claims_from_bench
 from rankings.publish.publisher import Publisher
 from rankings.settings import get_rankings_settings
 from rankings.synth import generate_recent
+from starlab.lake.events import delete_events_with_prefix
 from starlab.settings import Settings
 from starlab.story import DemoContext, DemoOutcome
 
 HISTORY_PREFIX = "rankings-"
-"""Lake parts this step writes: `part-rankings-<UTC time>.parquet` (and the bench's `part-arr*`)."""
+"""Event ids this step writes start with it (`rankings-<UTC time>:e7-...`; the bench's with `arr`)."""
 
 CORRECTNESS = ("bad_responses_during_switch", "change_failure_rate")
 """Claims whose failure means users saw a bad version: the demo fails on them."""
 
 
-def _remove_own_parts(settings: Settings) -> int:
-    events = settings.lake_dir / "events"
-    removed = 0
-    for pattern in (f"*/part-{HISTORY_PREFIX}*.parquet", "*/part-arr*.parquet"):
-        for path in events.glob(pattern):
-            path.unlink()
-            removed += 1
-    return removed
+def _remove_own_events(settings: Settings) -> int:
+    """Delete an earlier run's events from the table (the stream step's stay); returns rows."""
+    return sum(delete_events_with_prefix(settings, prefix) for prefix in (HISTORY_PREFIX, "arr"))
 
 
 def run_demo(ctx: DemoContext) -> DemoOutcome:
     settings, progress = ctx.settings, ctx.progress
     cfg = get_rankings_settings()
-    removed = _remove_own_parts(settings)
+    removed = _remove_own_events(settings)
     part = f"{HISTORY_PREFIX}{datetime.now(UTC):%Y%m%dT%H%M%S}"
     history = max(ctx.events * 10, 200_000)
     dims = settings.lake_dir / "dims" / "items.parquet"
-    g = generate_recent(settings.lake_dir, history, days=14, part=part, write_dims=not dims.exists())
+    g = generate_recent(settings, history, days=14, part=part, write_dims=not dims.exists())
     progress(
         f"history: {g.rows:,} lake rows ({g.unique_events:,} events, 14 days ending now) as {part}"
-        + (f"; removed {removed} parts of an earlier run" if removed else "")
+        + (f"; deleted {removed:,} rows of an earlier run" if removed else "")
     )
     publisher = Publisher(settings, cfg)
     # the history's ingest times are in the past: incremental state cannot see it

@@ -8,9 +8,10 @@ Backs the freshness claim ("65-90 minutes", < 2 h) and item 6's cost ratio at
   the newest ingest time is `end` (default: now). The generator's default
   start is 2026-01-01, which would make "now - newest ingest" meaningless.
   About 100k events/s, fine up to a few million.
-- `synthesize_lake`: 10M events in seconds, written by DuckDB straight into
-  the lake layout (`event_date=YYYY-MM-DD/part-<tag>-<i>.parquet`) with the
-  lake's column names and types, ~2% retried copies (same event_id, later
+- `synthesize_lake`: 10M events in seconds, written by DuckDB as Parquet in
+  the events table's schema (naive UTC timestamps, `event_date` inside each
+  file), then committed to the Iceberg table as they are (`add_data_files`,
+  one snapshot, no rewrite), with ~2% retried copies (same event_id, later
   ingest) and ~1% late events (15-40 min). It trades the generator's
   per-event realism (sessions, platform habits) for speed; the dbt models
   read only the columns it fills the same way.
@@ -27,6 +28,8 @@ import duckdb
 from starlab.events.files import write_dimensions, write_lake_events
 from starlab.events.generator import Generator, GeneratorConfig
 from starlab.events.model import Event
+from starlab.lake.events import add_data_files, bulk_dir, events_sql
+from starlab.settings import Settings
 
 DAY_MS = 86_400_000
 
@@ -41,7 +44,7 @@ class Generated:
 
 
 def generate_recent(
-    lake_dir: Path,
+    settings: Settings,
     events: int,
     *,
     days: float = 14.0,
@@ -85,7 +88,8 @@ def generate_recent(
         )
         for e in valid
     ]
-    rows = write_lake_events(shifted, lake_dir, part)
+    rows = write_lake_events(shifted, settings, batch_id=part)
+    lake_dir = settings.lake_dir
     if write_dims or not (lake_dir / "dims" / "items.parquet").exists():
         write_dimensions(gen.items, gen.users, lake_dir)
     return Generated(
@@ -124,7 +128,7 @@ def write_synth_dimensions(lake_dir: Path, items: int, users: int, con: duckdb.D
 
 
 def synthesize_lake(
-    lake_dir: Path,
+    settings: Settings,
     events: int,
     *,
     start: date,
@@ -144,8 +148,8 @@ def synthesize_lake(
     after the history was built. Items follow a power law (hot head, long
     tail) and each item has a latent click propensity.
     """
-    events_dir = lake_dir / "events"
-    events_dir.mkdir(parents=True, exist_ok=True)
+    lake_dir = settings.lake_dir
+    events_dir = bulk_dir(settings, tag)
     start_ms = int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp() * 1000)
     span_ms = days * DAY_MS
     floor_ms = int(ingest_after.timestamp() * 1000) if ingest_after else 0
@@ -205,19 +209,22 @@ def synthesize_lake(
                     select * replace (ingest_ms + 1000 + cast(hash(event_id) % 399000 as bigint) as ingest_ms)
                     from ev where hash(event_id) % 50 = 0
                 )
+                -- the table's types: naive UTC timestamps (microseconds), the UTC date
                 select
                     event_id, user_id, item_id, event_type,
-                    cast(epoch_ms(event_ms) as timestamptz) as event_ts,
-                    cast(epoch_ms(ingest_ms) as timestamptz) as ingest_ts,
+                    epoch_ms(event_ms) as event_ts,
+                    epoch_ms(ingest_ms) as ingest_ts,
                     platform, session_id, cast(dwell_ms as integer) as dwell_ms,
                     cast(epoch_ms(event_ms) as date) as event_date
                 from rows
             ) to '{events_dir}' (
-                format parquet, partition_by (event_date), filename_pattern 'part-{tag}-{{i}}',
+                format parquet, compression zstd, partition_by (event_date),
+                write_partition_columns true, filename_pattern 'part-{tag}-{{i}}',
                 overwrite_or_ignore true
             )
             """
         )
+        add_data_files(settings, sorted(events_dir.rglob("*.parquet")))
         res = con.execute(
             "select count(*) + count(*) filter (where hash(event_id) % 50 = 0) from ev"
         ).fetchone()
@@ -226,18 +233,16 @@ def synthesize_lake(
         con.close()
 
 
-def newest_ingest(lake_dir: Path) -> datetime:
+def newest_ingest(settings: Settings) -> datetime:
+    """The newest ingest time in the events table's current snapshot (naive UTC in the table)."""
+    sql, state = events_sql(settings)
     con = duckdb.connect()
     try:
-        con.execute("set TimeZone = 'UTC'")
-        res = con.execute(
-            f"select max(timezone('UTC', cast(ingest_ts as timestamptz))) "
-            f"from read_parquet('{lake_dir}/events/*/part-*')"
-        ).fetchone()
+        res = con.execute(f"select max(ingest_ts) from ({sql})").fetchone()
     finally:
         con.close()
     if not res or res[0] is None:
-        raise ValueError(f"no events under {lake_dir}")
+        raise ValueError(f"the lake's events table is empty ({state.table})")
     return res[0].replace(tzinfo=UTC)
 
 

@@ -13,6 +13,11 @@ one behaviour for all three:
   writes into the repository's `dbt_project/target`;
 - the kernel's facts (the allowed lateness of the event contract) are passed
   as vars on every run, so dbt never uses a second copy of them;
+- the lake's events are an Iceberg table (`starlab.lake`): before a command
+  that reads data, the view `lake.events` in the warehouse is pointed at the
+  table's current snapshot (or at `lake_snapshot`, time travel), and dbt's
+  source `lake.events` is that view, so every model reads one consistent
+  snapshot while the stream goes on committing;
 - DuckDB allows one writer per file: "Could not set lock" becomes
   `WarehouseLocked`, a `TransientError` an orchestrator retries; a timeout is
   transient too; dbt failing before any node ran (a parse or profile error)
@@ -37,6 +42,7 @@ from pathlib import Path
 
 from starlab.errors import StarlabError, TransientError
 from starlab.events.model import ALLOWED_LATENESS_MS
+from starlab.lake.read import TableState
 from starlab.settings import ROOT, Settings
 
 __all__ = [
@@ -49,6 +55,7 @@ __all__ = [
     "VarValue",
     "WarehouseLocked",
     "kernel_vars",
+    "pin_lake",
     "run_dbt",
 ]
 
@@ -56,6 +63,10 @@ PROJECT_DIR = ROOT / "dbt_project"
 DBT = Path(sys.executable).with_name("dbt")
 FAILED = ("fail", "error", "runtime error")
 LOCK_MESSAGE = "Could not set lock on file"
+READS_DATA = frozenset({"build", "run", "test", "seed", "snapshot", "show"})
+"""dbt commands that read the lake; `parse`, `ls`, `compile` and `docs` do not."""
+LAKE_VIEW = "lake.events"
+"""The warehouse view dbt's source `lake.events` names (dbt_project/models/staging/_sources.yml)."""
 
 VarValue = str | int | float | bool | None | list[object] | dict[str, object]
 
@@ -75,6 +86,29 @@ class WarehouseLocked(DbtError, TransientError):
 def kernel_vars() -> dict[str, VarValue]:
     """Facts the kernel owns that dbt models read as vars (one home each, passed on every run)."""
     return {"allowed_lateness_minutes": ALLOWED_LATENESS_MS // 60_000}
+
+
+def pin_lake(settings: Settings, warehouse: Path, snapshot_id: int | None = None) -> TableState:
+    """Point the warehouse's `lake.events` view at a snapshot of the events table."""
+    import duckdb
+
+    from starlab.lake.events import ensure_events_table
+    from starlab.lake.read import register_view
+
+    table = ensure_events_table(settings)
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(warehouse))
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseLocked(
+                f"the warehouse {warehouse} is locked by another process (DuckDB allows one writer)"
+            ) from None
+        raise
+    try:
+        return register_view(con, table, LAKE_VIEW, snapshot_id)
+    finally:
+        con.close()
 
 
 @dataclass(frozen=True)
@@ -137,15 +171,21 @@ def run_dbt(
     full_refresh: bool = False,
     timeout_s: float = 1_800.0,
     project_dir: Path = PROJECT_DIR,
+    lake_snapshot: int | None = None,
 ) -> DbtRun:
     """Run `dbt <command>` against the settings' warehouse (or `warehouse`); never raises for test failures.
 
     `work_dir` holds this caller's `target/` and `logs/`. `variables` are
-    merged over `kernel_vars()`. Raises `WarehouseLocked` or `DbtTimeout`
-    (transient) and `DbtError` (terminal) as described in the module docstring.
+    merged over `kernel_vars()`. `lake_snapshot` pins the events table to
+    one snapshot (default: the current one). Raises `WarehouseLocked` or
+    `DbtTimeout` (transient) and `DbtError` (terminal) as described in the
+    module docstring.
     """
     data_dir = (data_dir or settings.data_dir).resolve()
     warehouse = (warehouse or settings.warehouse_path).resolve()
+    if command and command[0] in READS_DATA:
+        lake_settings = settings.model_copy(update={"data_dir": data_dir})
+        pin_lake(lake_settings, warehouse, lake_snapshot)
     target = work_dir / "target"
     target.mkdir(parents=True, exist_ok=True)
     results_file = target / "run_results.json"

@@ -27,6 +27,21 @@ class PostgresAddress:
     database: str
 
 
+LAKE_CATALOG_POSTGRES_URL = "postgresql://lake:lake@127.0.0.1:5433/lake"
+"""The lake catalog's place on the stack's PostgreSQL, when `STARLAB_LAKE_CATALOG_URL` asks for it."""
+
+
+def _address(url: str, default: str) -> PostgresAddress:
+    u = urlsplit(url)
+    return PostgresAddress(
+        host=u.hostname or "127.0.0.1",
+        port=u.port or 5432,
+        user=unquote(u.username or default),
+        password=unquote(u.password or ""),
+        database=u.path.lstrip("/") or default,
+    )
+
+
 class Settings(BaseSettings):
     """All of starlab's configuration; one attribute per `STARLAB_<NAME>`."""
 
@@ -103,23 +118,38 @@ class Settings(BaseSettings):
     cdc_connector: str = "app-postgres"
     """Name of the Debezium connector in Connect (its status is the health check)."""
 
+    # --- the lake: Iceberg tables in a JDBC catalog (story 3) ----------------
+    lake_catalog_url: str | None = None
+    """Iceberg's JDBC catalog, shared by Flink's sink and PyIceberg readers. Unset: a SQLite
+    file beside the warehouse (`<data_dir>/lake/catalog.db`), so every data dir (a test's,
+    a bench's) carries its own catalog. `postgresql://lake:lake@127.0.0.1:5433/lake` puts it
+    on the stack's PostgreSQL, in a database and role of its own that `starlab up` creates
+    (never the app team's); see docs/adr/0006-iceberg-lake.md."""
+    lake_namespace: str = "lake"
+    """Iceberg namespace of the lake's tables (`lake.events`)."""
+
     @property
     def postgres(self) -> PostgresAddress:
         """`postgres_url` split into the parts the stack and Debezium need."""
-        u = urlsplit(self.postgres_url)
-        return PostgresAddress(
-            host=u.hostname or "127.0.0.1",
-            port=u.port or 5432,
-            user=unquote(u.username or "app"),
-            password=unquote(u.password or ""),
-            database=u.path.lstrip("/") or "app",
-        )
+        return _address(self.postgres_url, "app")
+
+    @property
+    def lake_catalog(self) -> PostgresAddress:
+        """The PostgreSQL role and database `starlab up` creates for an Iceberg catalog there
+        (from `lake_catalog_url` when it names PostgreSQL, else the default below)."""
+        url = self.lake_catalog_url or ""
+        return _address(url if url.startswith("postgresql") else LAKE_CATALOG_POSTGRES_URL, "lake")
 
     # --- derived paths ------------------------------------------------------
     @property
     def lake_dir(self) -> Path:
-        """Parquet lake of engagement events (written by the stream or generator)."""
+        """The lake: dimension files under `dims/`, the Iceberg warehouse under `warehouse/`."""
         return self.data_dir / "lake"
+
+    @property
+    def lake_warehouse_dir(self) -> Path:
+        """Where the Iceberg tables' data and metadata files live (local file system)."""
+        return self.lake_dir / "warehouse"
 
     @property
     def jars_dir(self) -> Path:

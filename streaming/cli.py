@@ -201,3 +201,82 @@ def bench(
                 f"e2e p95 {p.e2e_p95_ms:>7,.0f} ms, windows to repair by backfill "
                 f"{p.drift_windows:,}/{p.windows:,}"
             )
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  starlab stream rfc --measurements reports/latest/stream/rfc-measurements.json\n\n"
+        "  starlab stream rfc --measurements m.json --events-per-day 500000000 --out /tmp/rfc.md\n\n"
+        "  starlab stream rfc --measurements m.json --prices my-prices.yaml"
+    )
+)
+def rfc(
+    measurements: Path = typer.Option(
+        ...,
+        "--measurements",
+        dir_okay=False,
+        help="JSON of the measuring step: CPU-seconds and memory of the batch, the stream and Kafka.",
+    ),
+    prices: Path = typer.Option(
+        None,
+        "--prices",
+        dir_okay=False,
+        help="Unit prices and sizing (YAML, {value, source} per number); default: streaming/rfc/prices.yaml.",
+    ),
+    events_per_day: int = typer.Option(
+        None,
+        "--events-per-day",
+        min=1,
+        help="Daily volume to cost the options at; default: the prices file's.",
+    ),
+    out: Path = typer.Option(
+        Path("docs/rfc/0001-batch-to-streaming.md"), "--out", dir_okay=False, help="Where to write the RFC."
+    ),
+) -> None:
+    """Cost the daily batch, option A and option B (modelled) from measurements, and write the RFC."""
+    from streaming.errors import StreamConfigError
+    from streaming.rfc.document import Freshness, claims_lines, render, summary_table, write
+    from streaming.rfc.measure import MeasurementSet
+    from streaming.rfc.model import compare, sensitivity
+    from streaming.rfc.prices import DEFAULT_PRICES_PATH, load_prices
+
+    prices_path = prices or DEFAULT_PRICES_PATH
+
+    def shown(path: Path) -> str:
+        # Paths inside the repository are written relative, so the RFC carries no machine's home.
+        try:
+            return str(path.resolve().relative_to(Path.cwd().resolve()))
+        except ValueError:
+            return str(path)
+
+    try:
+        unit_prices = load_prices(prices_path)
+        measured = MeasurementSet.read(measurements)
+    except StreamConfigError as exc:
+        # One line on stderr, exit 2 like a bad option: the input is wrong, not the model.
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if events_per_day is not None:
+        unit_prices = unit_prices.with_events_per_day(events_per_day, "--events-per-day option")
+    comparison = compare(unit_prices, measured)
+    command = " ".join(
+        ["starlab stream rfc", f"--measurements {shown(measurements)}"]
+        + ([f"--prices {shown(prices_path)}"] if prices else [])
+        + ([f"--events-per-day {events_per_day}"] if events_per_day else [])
+    )
+    text = render(
+        comparison,
+        sensitivity(unit_prices, measured),
+        measured,
+        unit_prices,
+        Freshness(stream_e2e_p95_s=measured.stream_e2e_p95_s),
+        prices_file=shown(prices_path),
+        measurements_file=shown(measurements),
+        command=command,
+    )
+    write(out, text)
+    console.print(summary_table(comparison))
+    for line in claims_lines(comparison):
+        console.print(line)
+    console.print(f"wrote {out}")

@@ -3,8 +3,8 @@
 Backs story 3's "Kafka + Flink ... exactly-once semantics", "stateful
 deduplication (event_id) and watermarking (allowed lateness: 10 minutes)":
 the SQL in `streaming/sql/` reads the events topic, dedups keep-first on
-event_id, writes per-minute metrics, the Parquet lake and the late-events
-topic, all exactly-once. Starting, stopping with a savepoint, crashing and
+event_id, writes per-minute metrics, the lake's Iceberg table and the
+late-events topic, all exactly-once. Starting, stopping with a savepoint, crashing and
 restoring are the kernel's (`starlab.flink.runner.FlinkJob`); this module
 only says what this story's job is, and raises its own `JobError`.
 """
@@ -22,6 +22,8 @@ from starlab.flink.errors import FlinkError
 from starlab.flink.job_main import JobConfig, RenderedSql
 from starlab.flink.runner import DeliveryGuarantee, RunnerOptions
 from starlab.flink.runner import FlinkJob as FlinkRunner
+from starlab.lake.catalog import CATALOG_NAME, flink_catalog_ddl
+from starlab.lake.events import EVENTS_TABLE, ensure_events_table
 from starlab.settings import Settings
 from starlab.stack.process import ManagedProcess
 from streaming.errors import JobError, StreamConfigError
@@ -88,10 +90,6 @@ class FlinkJob:
                 pipeline_name=PIPELINE_NAME,
             )
 
-    @property
-    def lake_events_dir(self) -> Path:
-        return (self.settings.lake_dir / "events").resolve()
-
     def template_values(self) -> dict[str, str]:
         """What `streaming/sql/*.sql` substitute beyond the runner's standard values."""
         o, s = self.options, self.settings
@@ -99,7 +97,8 @@ class FlinkJob:
             "events_topic": s.events_topic,
             "metrics_topic": s.metrics_topic,
             "late_topic": s.late_topic,
-            "lake_events_uri": f"file://{self.lake_events_dir}",
+            "lake_catalog_ddl": flink_catalog_ddl(s),
+            "lake_table": f"`{CATALOG_NAME}`.`{s.lake_namespace}`.`{EVENTS_TABLE}`",
             # the event's columns and Avro schema, rendered from the contract (one home for them)
             **ddl.template_values(),
             "lateness_hms": ddl.interval_hms(o.lateness_ms),
@@ -135,7 +134,7 @@ class FlinkJob:
 
     def start(self, restore: bool = False, timeout_s: float = 120) -> None:
         """Start the job process; with `restore`, resume from the last checkpoint."""
-        self.lake_events_dir.mkdir(parents=True, exist_ok=True)
+        ensure_events_table(self.settings)  # the kernel owns the table; the job only appends
         with _as_job_error():
             self.runner.start(restore=restore, timeout_s=timeout_s)
 

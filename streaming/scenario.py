@@ -26,6 +26,7 @@ from starlab.events.generator import Generator, GeneratorConfig, Manifest
 from starlab.events.model import ALLOWED_LATENESS_MS
 from starlab.events.producer import EdgeProducer
 from starlab.kafka_io import delete_topics, ensure_topics
+from starlab.lake.events import reset_events_table
 from starlab.metrics import LatencySummary
 from starlab.settings import Settings
 from starlab.stack.components import Kafka
@@ -113,10 +114,10 @@ class RunResult:
 
 
 def reset_stream(settings: Settings, job: FlinkJob) -> None:
-    """Fresh topics, lake and checkpoints, so a run compares with its own manifest."""
+    """Fresh topics, events table and checkpoints, so a run compares with its own manifest."""
     job.stop()
     delete_topics(settings, [t.name for t in stream_topics(settings)])
-    shutil.rmtree(job.lake_events_dir, ignore_errors=True)
+    reset_events_table(settings)
     shutil.rmtree(job.base, ignore_errors=True)
 
 
@@ -232,12 +233,12 @@ def run_stream(settings: Settings, opts: RunOptions, progress: Progress = print)
     # Offsets are committed when a checkpoint completes; the same checkpoint
     # commits the output transactions. One more interval for the last files.
     time.sleep(opts.checkpoint_interval_ms / 1000 + 2)
-    report = verify(settings, gen.manifest, job.lake_events_dir)
+    report = verify(settings, gen.manifest)
     for _ in range(opts.verify_retries):
         if report.ok:
             break
         time.sleep(opts.checkpoint_interval_ms / 1000)
-        report = verify(settings, gen.manifest, job.lake_events_dir)
+        report = verify(settings, gen.manifest)
     monitor.stop()
     job.stop()
 

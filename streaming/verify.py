@@ -1,7 +1,8 @@
 """`starlab stream verify`: every output of the job against the generator's ground truth.
 
 Backs story 3's "event loss 0.03%", "exactly-once" and "dedup on event_id":
-the lake must hold each unique valid event exactly once (late ones too), the
+the lake's Iceberg table, read at its latest snapshot, must hold each unique
+valid event exactly once (late ones too), the
 late-events topic exactly the events the generator sent behind the
 watermark, and each per-minute metric must equal an exact recomputation from
 the regenerated events (the generator is seeded, so its manifest config
@@ -15,12 +16,13 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC
-from pathlib import Path
 
 import duckdb
 
 from starlab.events.generator import Generator, GeneratorConfig, Manifest
 from starlab.kafka_io import read_all
+from starlab.lake.events import events_sql
+from starlab.lake.read import TableState
 from starlab.metrics import duplicate_rate, event_loss_rate
 from starlab.settings import Settings
 
@@ -43,6 +45,11 @@ class VerifyReport:
     metric_keys_expected: int
     metric_keys_found: int
     metric_mismatches: int
+    lake_snapshot_id: int | None = None
+    """The events table's snapshot the lake counts were read at."""
+    lake_snapshots: int = 0
+    """Snapshots the table keeps: one per checkpoint that committed data files."""
+    lake_files: int = 0
     examples: list[str] = field(default_factory=list)
 
     @property
@@ -129,20 +136,15 @@ def read_metrics(settings: Settings) -> dict[tuple[str, int], dict[str, int]]:
     return out
 
 
-def lake_ids(lake_events_dir: Path) -> tuple[int, Counter[str]]:
-    files = list(lake_events_dir.glob("*/part-*"))
-    if not files:
-        return 0, Counter()
-    rows = duckdb.execute(
-        f"select event_id from read_parquet('{lake_events_dir}/*/part-*', hive_partitioning=false)"
-    ).fetchall()
-    counts = Counter(r[0] for r in rows)
-    return len(rows), counts
+def lake_ids(settings: Settings, snapshot_id: int | None = None) -> tuple[int, Counter[str], TableState]:
+    """Event ids in the events table at a snapshot (default: the latest), with their counts."""
+    sql, state = events_sql(settings, snapshot_id)
+    rows = duckdb.execute(f"select event_id from ({sql})").fetchall()
+    return len(rows), Counter(r[0] for r in rows), state
 
 
-def verify(settings: Settings, manifest: Manifest, lake_events_dir: Path | None = None) -> VerifyReport:
-    lake_dir = lake_events_dir or settings.lake_dir / "events"
-    lake_rows, lake_counts = lake_ids(lake_dir)
+def verify(settings: Settings, manifest: Manifest, snapshot_id: int | None = None) -> VerifyReport:
+    lake_rows, lake_counts, lake = lake_ids(settings, snapshot_id)
     expected = set(manifest.unique_ids)
     late_counts: Counter[str] = Counter(
         json.loads(m.value() or b"{}")["event_id"] for m in read_all(settings, settings.late_topic)
@@ -165,6 +167,9 @@ def verify(settings: Settings, manifest: Manifest, lake_events_dir: Path | None 
         metric_keys_expected=len(want),
         metric_keys_found=len(got),
         metric_mismatches=len(mismatches),
+        lake_snapshot_id=lake.snapshot_id,
+        lake_snapshots=lake.snapshots,
+        lake_files=lake.file_count,
     )
     for k in mismatches[:5]:
         report.examples.append(f"{k}: expected {want.get(k)} got {got.get(k)}")

@@ -13,7 +13,8 @@ per data interval `[D, D+1)`:
   a fixed schema. A record the pinned schema cannot read fails the task, as
   it would fail the job: a consumer breakage. In the replay, where no Flink
   job runs, it also stands in for the job's lake sink and lands the records
-  as Parquet (`land_events`); elsewhere it only checks the newest records
+  into the lake's events table, one Iceberg commit per interval
+  (`land_events`); elsewhere it only checks the newest records
   (`check_events`) and leaves the lake to the job.
 - **build**: `dbt build` of the Sales report's lineage and the user dimension
   (`STARLAB_CONTRACTS_ANALYTICS_SELECT`, with their tests; tests of models
@@ -69,8 +70,8 @@ SALES_REPORT_COLUMNS = (
 SALES_RELATION = "marts.fct_sales_daily_engagement"
 PINNED_CONSUMER = "flink_engagement_job"
 LANDED_DIR = "_landed"
-"""Under lake/events/: one JSON per interval with the offsets it landed (not a `part-*` file,
-so dbt's source never reads it)."""
+"""Under lake/events/: one JSON per interval with the offsets it landed (beside the Iceberg
+warehouse, which is all dbt's source reads)."""
 READ_TIMEOUT_S = 60.0
 
 
@@ -285,7 +286,8 @@ def land_events(settings: Settings, interval: date) -> LandedRange:
             f"{PINNED_CONSUMER} (pinned v1 schema) cannot read {len(errors)} of {len(raw)} records: "
             f"{errors[0][:200]}",
         )
-    write_lake_events(events, settings.lake_dir, f"stream-{interval.isoformat()}")
+    # one commit per interval, keyed by it: a re-run of the interval appends nothing twice
+    write_lake_events(events, settings, batch_id=f"stream-{interval.isoformat()}")
     landed = LandedRange(interval=interval, start=start, end=end, events=len(events))
     write_json_atomic(_landed_dir(settings) / f"{interval.isoformat()}.json", landed.model_dump(mode="json"))
     record(

@@ -41,9 +41,7 @@ def snapshot_reads(client: redis.Redis, key_prefix: str) -> list[OnlineRead]:
     return out
 
 
-def online_offline_consistency(
-    client: redis.Redis, key_prefix: str, history_path: Path
-) -> ConsistencyReport:
+def online_offline_consistency(client: redis.Redis, key_prefix: str, history_path: Path) -> ConsistencyReport:
     """Redis against the offline history as of the same instant (the materializer must be stopped:
     DuckDB lets one process hold the history file)."""
     reads = snapshot_reads(client, key_prefix)

@@ -8,10 +8,8 @@ the served build and its content must not change, over Redis and over HTTP.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import httpx
 
@@ -19,11 +17,15 @@ from rankings.errors import DQGateError, RankingsError
 from rankings.publish.publisher import Publisher
 from starlab.events.files import write_lake_events
 from starlab.events.model import Event
+from starlab.lake.events import delete_events_with_prefix
 from starlab.settings import Settings
 
+INJECTED_PREFIX = "inject-collapse-"
+"""Event ids of the injected batch: removed from the table by this prefix afterwards."""
 
-def inject_collapse(settings: Settings, after: date, items: int = 12) -> list[Path]:
-    """A lone partition a week after `after` holding only `items` items.
+
+def inject_collapse(settings: Settings, after: date, items: int = 12) -> int:
+    """A lone partition a week after `after` holding only `items` items; returns rows written.
 
     Its ranking date becomes the newest: dbt's absolute floor (10 items)
     passes, the GX row-count bound against the previous build (+-50%) must
@@ -34,7 +36,7 @@ def inject_collapse(settings: Settings, after: date, items: int = 12) -> list[Pa
     base_ms = int(datetime(day.year, day.month, day.day, 12, tzinfo=UTC).timestamp() * 1000)
     events = [
         Event(
-            event_id=f"inject-collapse-{n}",
+            event_id=f"{INJECTED_PREFIX}{n}",
             user_id="u000001",
             item_id=f"i{n % items:05d}",
             event_type="click" if n % 5 == 0 else "impression",
@@ -46,8 +48,7 @@ def inject_collapse(settings: Settings, after: date, items: int = 12) -> list[Pa
         )
         for n in range(items * 10)
     ]
-    write_lake_events(events, settings.lake_dir, "inject-collapse")
-    return list((settings.lake_dir / "events").glob("*/part-inject-collapse.parquet"))
+    return write_lake_events(events, settings)
 
 
 @dataclass(frozen=True)
@@ -69,17 +70,15 @@ def injected_bad_build(publisher: Publisher, base_url: str | None = None) -> Inj
     live = publisher.store.read().live_record()
     if before is None or live is None or live.ranking_date is None:
         raise RankingsError("nothing is served yet: publish once before injecting a bad build")
-    files = inject_collapse(publisher.settings, date.fromisoformat(live.ranking_date))
+    inject_collapse(publisher.settings, date.fromisoformat(live.ranking_date))
     refused, failures, build = False, [], None
     try:
         publisher.prepare()
     except DQGateError as exc:
         refused, failures, build = True, [f.describe() for f in exc.failures], exc.build_id
     finally:
-        for f in files:
-            f.unlink(missing_ok=True)
-            with contextlib.suppress(OSError):
-                f.parent.rmdir()
+        # the bad batch leaves the table again (a copy-on-write delete, one commit)
+        delete_events_with_prefix(publisher.settings, INJECTED_PREFIX)
     after = cache.read(20)
     served_unchanged = after == before
     http_build = None

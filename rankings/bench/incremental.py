@@ -97,7 +97,9 @@ def incremental_vs_full(
     three new days instead of one shows how the cost grows with the delta.
     """
     shutil.rmtree(work, ignore_errors=True)
-    lake, warehouse = work / "lake", work / "warehouse.duckdb"
+    warehouse = work / "warehouse.duckdb"
+    # the bench's own data dir: its lake (events table and catalog) and warehouse
+    lake = settings.model_copy(update={"data_dir": work})
     snapshot = work / "warehouse-30d.duckdb"
     per_day = events // days
     start = (datetime.now(UTC) - timedelta(days=days + 4)).date()

@@ -97,9 +97,9 @@ def new_arrivals(settings: Settings, events: int, minutes: float = 60.0) -> Arri
     """
     now = datetime.now(UTC)
     tag = now.strftime("arr%Y%m%dT%H%M%S")
-    since = (now - newest_ingest(settings.lake_dir)).total_seconds() / 60 - 0.05
+    since = (now - newest_ingest(settings)).total_seconds() / 60 - 0.05
     window = max(min(minutes, since * 0.9), 0.02)  # the generator stretches spans by ~3%
-    g = generate_recent(settings.lake_dir, events, days=window / 1440, part=tag, write_dims=False, end=now)
+    g = generate_recent(settings, events, days=window / 1440, part=tag, write_dims=False, end=now)
     return Arrivals(part=tag, rows=g.rows, newest_ingest_at=g.newest_ingest_at.isoformat())
 
 

@@ -128,9 +128,9 @@ class Publisher:
         is a backfill, not a sign of a stalled feed.
         """
         now = now or datetime.now(UTC)
-        stats = lake_stats(self.settings.lake_dir.resolve(), as_of_date)
+        stats = lake_stats(self.settings, as_of_date)
         if not stats.parts or stats.max_ingested_at is None:
-            raise InputsNotReady(f"no event files under {self.settings.lake_dir / 'events'}")
+            raise InputsNotReady(f"the lake's events table is empty (catalog under {self.settings.lake_dir})")
         if not stats.items:
             raise InputsNotReady(
                 f"the item dimension {self.settings.lake_dir / 'dims/items.parquet'} is empty"

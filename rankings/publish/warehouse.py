@@ -26,6 +26,8 @@ import pandas as pd
 
 from rankings.errors import RankingsError, RankingsTransientError
 from rankings.publish.state import Color
+from starlab.lake.events import events_sql
+from starlab.settings import Settings
 
 ITEM_FIELDS = (
     "item_id",
@@ -46,6 +48,7 @@ class LakeStats:
     """The inputs check's view of the lake, read without the warehouse's lock."""
 
     parts: int
+    """Data files of the events table's current snapshot."""
     max_ingested_at: datetime | None
     rows_on_date: int
     items: int
@@ -179,30 +182,25 @@ def live_view_color(warehouse: Path) -> Color | None:
     return None
 
 
-def lake_stats(lake_dir: Path, event_date: date | None = None) -> LakeStats:
+def lake_stats(settings: Settings, event_date: date | None = None) -> LakeStats:
     """Inputs check without the warehouse: newest ingest, rows of a date, item dimension size.
 
-    Reads the Parquet lake directly with an in-memory DuckDB, so it neither
-    needs nor blocks the warehouse's write lock.
+    Reads the events table's current snapshot (its data files) with an
+    in-memory DuckDB, so it neither needs nor blocks the warehouse's write lock.
     """
-    events = lake_dir / "events"
-    items = lake_dir / "dims" / "items.parquet"
-    parts = list(events.glob("*/part-*")) if events.is_dir() else []
-    if not parts:
+    items = settings.lake_dir / "dims" / "items.parquet"
+    sql, state = events_sql(settings)
+    if not state.files:
         return LakeStats(parts=0, max_ingested_at=None, rows_on_date=0, items=0)
+    parts = state.files
     con = duckdb.connect()
     try:
         con.execute("set TimeZone = 'UTC'")
-        glob = f"{events}/*/part-*"
-        newest = con.execute(
-            f"select max(timezone('UTC', cast(ingest_ts as timestamptz))) from read_parquet('{glob}')"
-        ).fetchone()
+        newest = con.execute(f"select max(ingest_ts) from ({sql})").fetchone()
         rows_on_date = 0
         if event_date is not None:
-            date_dir = events / f"event_date={event_date.isoformat()}"
-            if any(date_dir.glob("part-*")):
-                res = con.execute(f"select count(*) from read_parquet('{date_dir}/part-*')").fetchone()
-                rows_on_date = int(res[0]) if res else 0
+            res = con.execute(f"select count(*) from ({sql}) where event_date = ?", [event_date]).fetchone()
+            rows_on_date = int(res[0]) if res else 0
         n_items = 0
         if items.exists():
             res = con.execute(f"select count(*) from read_parquet('{items}')").fetchone()

@@ -142,8 +142,11 @@ def generate(
     gen = Generator(cfg)
     t0 = time.monotonic()
     if sink in (Sink.files, Sink.both):
-        run_dir = generate_to_files(gen, settings.data_dir, run)
-        console.print(f"wrote {run_dir}/events.jsonl, manifest.json and the lake under {settings.lake_dir}")
+        run_dir = generate_to_files(gen, settings, run)
+        console.print(
+            f"wrote {run_dir}/events.jsonl, manifest.json, the lake's events table and dims "
+            f"under {settings.lake_dir}"
+        )
         raws = (line.rstrip(b"\n") for line in (run_dir / "events.jsonl").open("rb"))
     else:
         run_dir = settings.data_dir / "raw" / run

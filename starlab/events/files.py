@@ -1,10 +1,10 @@
-"""File outputs of the generator: the raw edge log, the Parquet lake, dimensions.
+"""Outputs of the generator: the raw edge log, the lake's events table, dimensions.
 
 Layout under `<data_dir>` (dbt's sources read the lake part):
 
     raw/<run>/events.jsonl           every emission, malformed ones included
     raw/<run>/manifest.json          the ground truth
-    lake/events/event_date=YYYY-MM-DD/part-<run>.parquet   valid events
+    lake/warehouse/lake/events/      the Iceberg events table (starlab.lake), valid events
     lake/dims/items.parquet, lake/dims/users.parquet
 
 The lake holds what the edge accepted (duplicates included, as a collector
@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from starlab.events.generator import Emission, Generator, Item, User
 from starlab.events.model import Event
+from starlab.settings import Settings
 
 EVENT_ARROW_SCHEMA = pa.schema(
     [
@@ -57,19 +58,14 @@ def events_table(events: Iterable[Event]) -> pa.Table:
     return pa.Table.from_pydict(cols, schema=EVENT_ARROW_SCHEMA)
 
 
-def write_lake_events(events: Iterable[Event], lake_dir: Path, part: str) -> int:
-    """Write events as Parquet partitioned by UTC event date; returns rows."""
-    table = events_table(events)
-    if table.num_rows == 0:
-        return 0
-    dates = pa.compute.strftime(table["event_ts"], format="%Y-%m-%d")
-    table = table.append_column("event_date", dates)
-    for date in pa.compute.unique(dates).to_pylist():
-        chunk = table.filter(pa.compute.equal(table["event_date"], date)).drop(["event_date"])
-        out = lake_dir / "events" / f"event_date={date}" / f"part-{part}.parquet"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(chunk, out)
-    return table.num_rows
+def write_lake_events(events: Iterable[Event], settings: Settings, batch_id: str | None = None) -> int:
+    """Append events to the lake's events table (one Iceberg commit); returns rows appended.
+
+    A `batch_id` makes the write idempotent: a batch already committed is skipped.
+    """
+    from starlab.lake.events import append_events
+
+    return append_events(settings, events_table(events), batch_id)
 
 
 def write_dimensions(items: list[Item], users: list[User], lake_dir: Path) -> None:
@@ -99,13 +95,13 @@ def write_dimensions(items: list[Item], users: list[User], lake_dir: Path) -> No
     )
 
 
-def generate_to_files(gen: Generator, data_dir: Path, run: str, lake: bool = True) -> Path:
-    """Run the generator into the raw log (+ lake and dims); returns the run dir."""
-    run_dir = data_dir / "raw" / run
+def generate_to_files(gen: Generator, settings: Settings, run: str, lake: bool = True) -> Path:
+    """Run the generator into the raw log (+ the lake's events table and dims); returns the run dir."""
+    run_dir = settings.data_dir / "raw" / run
     emissions = list(gen.emissions())
     write_jsonl(emissions, run_dir / "events.jsonl")
     gen.manifest.write(run_dir / "manifest.json")
     if lake:
-        write_lake_events((e.event for e in emissions if e.event is not None), data_dir / "lake", run)
-        write_dimensions(gen.items, gen.users, data_dir / "lake")
+        write_lake_events((e.event for e in emissions if e.event is not None), settings, batch_id=run)
+        write_dimensions(gen.items, gen.users, settings.lake_dir)
     return run_dir

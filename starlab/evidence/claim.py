@@ -88,9 +88,7 @@ def _normalize_claimed(comparator: Comparator, claimed: object) -> ClaimedValue:
             or len(claimed) != 2
             or not all(_is_number(x) for x in claimed)
         ):
-            raise EvidenceError(
-                f"a 'range' claim needs a (lo, hi) pair of numbers, got {claimed!r}"
-            )
+            raise EvidenceError(f"a 'range' claim needs a (lo, hi) pair of numbers, got {claimed!r}")
         lo, hi = float(claimed[0]), float(claimed[1])
         if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
             raise EvidenceError(f"range ({lo}, {hi}) must be finite with lo <= hi")
@@ -109,9 +107,7 @@ def _normalize_claimed(comparator: Comparator, claimed: object) -> ClaimedValue:
     return value
 
 
-def _normalize_measured(
-    comparator: Comparator, claimed: ClaimedValue, measured: object
-) -> Measured:
+def _normalize_measured(comparator: Comparator, claimed: ClaimedValue, measured: object) -> Measured:
     if measured is None:
         return None
     if isinstance(measured, bool):
@@ -120,9 +116,7 @@ def _normalize_measured(
         return 1.0 if measured else 0.0
     if isinstance(measured, str):
         if not isinstance(claimed, str):
-            raise EvidenceError(
-                f"measured {measured!r} is a string but the claim {claimed!r} is numeric"
-            )
+            raise EvidenceError(f"measured {measured!r} is a string but the claim {claimed!r} is numeric")
         return measured
     if not _is_number(measured):
         raise EvidenceError(f"measured must be a number, a string or None, got {measured!r}")
@@ -165,9 +159,7 @@ class Claim:
         # Frozen dataclass: normalise through object.__setattr__, once, so
         # `passed` can trust the types.
         if not isinstance(self.story, str) or not STORY_ID.fullmatch(self.story):
-            raise EvidenceError(
-                f"story id {self.story!r} must match {STORY_ID.pattern} (it names a file)"
-            )
+            raise EvidenceError(f"story id {self.story!r} must match {STORY_ID.pattern} (it names a file)")
         try:
             comparator = Comparator(self.comparator)
         except ValueError:

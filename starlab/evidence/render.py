@@ -76,9 +76,7 @@ def _md_code(text: str) -> str:
     return f"{fence}{pad}{_md_cell(text)}{pad}{fence}"
 
 
-def render_markdown(
-    records: Sequence[StoryRecord], generated_at: str, plots: Sequence[Path] = ()
-) -> str:
+def render_markdown(records: Sequence[StoryRecord], generated_at: str, plots: Sequence[Path] = ()) -> str:
     """evidence.md: a summary line, then per story a table claim | claimed | measured | ..."""
     lines = [
         "# starlab evidence report",
@@ -177,9 +175,7 @@ def _figure(path: Path) -> str:
     )
 
 
-def render_html(
-    records: Sequence[StoryRecord], generated_at: str, plots: Sequence[Path] = ()
-) -> str:
+def render_html(records: Sequence[StoryRecord], generated_at: str, plots: Sequence[Path] = ()) -> str:
     """evidence.html: the same tables, pass/fail coloured, PNG plots embedded as base64."""
     e = html.escape
     n = counts(records)

@@ -79,8 +79,7 @@ def build_report(reports_dir: Path | None = None) -> BuiltReport:
     records = load_story_records(reports_dir)
     if not records:
         raise EvidenceError(
-            f"no claims recorded in {claims_dir(reports_dir)}: run `starlab demo` "
-            "(or one story) first"
+            f"no claims recorded in {claims_dir(reports_dir)}: run `starlab demo` (or one story) first"
         )
     out = latest_dir(reports_dir)
     folder = plots_dir(reports_dir)

@@ -34,6 +34,14 @@ from starlab.stack.process import ManagedProcess
 
 JOB_MAIN = Path(job_main.__file__).resolve()
 """The script the Flink venv's python runs."""
+CLASSPATH_JARS = (
+    "hadoop-client-api-",
+    "hadoop-client-runtime-",
+    "commons-logging-",
+    "sqlite-jdbc-",
+    "postgresql-",
+)
+"""Jars (by name prefix) that go on the JVM's class path instead of `pipeline.jars` (`jvm_classpath`)."""
 
 
 class DeliveryGuarantee(StrEnum):
@@ -134,7 +142,12 @@ class FlinkJob:
         """The job's config; with `restore`, it resumes from the newest retained checkpoint."""
         o = self.options
         restore_from = self.latest_checkpoint() if restore else None
-        jars = sorted(str(p.resolve()) for p in (self.settings.jars_dir / "flink").glob("*.jar"))
+        on_classpath = set(self.jvm_classpath().split(":"))
+        jars = sorted(
+            str(p.resolve())
+            for p in (self.settings.jars_dir / "flink").glob("*.jar")
+            if str(p.resolve()) not in on_classpath
+        )
         return JobConfig(
             name=self.name,
             pipeline_name=self.pipeline_name,
@@ -151,6 +164,26 @@ class FlinkJob:
             flink_conf=dict(o.flink_conf),
             flink_rest_url=self.settings.flink_rest_url,
         )
+
+    def jvm_classpath(self) -> str:
+        """Jars for the JVM's own class path (PyFlink's launcher adds `HADOOP_CLASSPATH` to it).
+
+        - Hadoop's client: Iceberg's Flink catalog needs
+          `org.apache.hadoop.conf.Configuration` even on a local file system,
+          and Flink loads `org.apache.hadoop.*` parent-first: from
+          `pipeline.jars` the catalog factory fails with NoClassDefFoundError;
+        - the catalog's JDBC drivers: `java.sql.DriverManager` does not see a
+          driver in the user-code class loader ("No suitable driver" in tasks).
+        """
+        jars = self.settings.jars_dir / "flink"
+        wanted = (
+            "hadoop-client-api-",
+            "hadoop-client-runtime-",
+            "commons-logging-",
+            "sqlite-jdbc-",
+            "postgresql-",
+        )
+        return ":".join(str(p.resolve()) for p in sorted(jars.glob("*.jar")) if p.name.startswith(wanted))
 
     def rendered_sql(self) -> RenderedSql:
         """The SQL the job runs, rendered here in the main environment (no PyFlink needed)."""
@@ -179,7 +212,7 @@ class FlinkJob:
         flink_logs.mkdir(parents=True, exist_ok=True)
         self.proc.start(
             [str(python), str(JOB_MAIN), "--config", str(cfg_path)],
-            env={"FLINK_LOG_DIR": str(flink_logs)},
+            env={"FLINK_LOG_DIR": str(flink_logs), "HADOOP_CLASSPATH": self.jvm_classpath()},
             cwd=ROOT,
         )
 

@@ -268,9 +268,7 @@ def all_succeed_probability(failure_probs: Iterable[float]) -> float:
     return fanout_availability(1.0 - _probability("failure_prob", p) for p in failure_probs)
 
 
-def cached_availability(
-    hit_rate: float, cache_availability: float, call_availability: float
-) -> float:
+def cached_availability(hit_rate: float, cache_availability: float, call_availability: float) -> float:
     """Success of a read-through cache: `hit * A_cache + miss * (A_cache * A_call)`.
 
     Story 004: "Effective success ~ 0.95x0.9999 + 0.05x(0.9999x0.995) ~ 99.94%".

@@ -23,6 +23,7 @@ import tempfile
 import time
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -350,7 +351,7 @@ class FlinkRuntime(Component):
         addr = self.settings.flink_rest_url or "local mini-cluster"
         if not py.exists():
             return Health(self.name, addr, False, "venv missing (starlab up creates it)")
-        needed = ("flink-sql-connector-kafka", "flink-sql-avro-confluent-registry", "flink-parquet")
+        needed = ("flink-sql-connector-kafka", "flink-sql-avro-confluent-registry", "iceberg-flink-runtime")
         missing = [n for n in needed if not any(j.startswith(n) for j in jars)]
         if missing:
             return Health(self.name, addr, False, f"jars missing: {', '.join(missing)}")
@@ -405,12 +406,18 @@ def airflow_env(settings: Settings) -> dict[str, str]:
 
 POSTGRES_HBA = """\
 # Written by starlab (starlab/stack/components.py). TCP from this host only
-# (samehost), and only the app role: it owns the database and has REPLICATION for Debezium. The
-# superuser has no network login (it is used once, in single-user mode, to
-# create the role and the database).
+# (samehost), and only two roles: the app role owns the app database and has
+# REPLICATION for Debezium; the lake role owns the Iceberg catalog's database.
+# The superuser has no network login (it is used in single-user mode, before
+# the server listens, to create the roles and databases).
 host  {database}     {user}  samehost  scram-sha-256
 host  replication    {user}  samehost  scram-sha-256
+host  {lake_database}     {lake_user}  samehost  scram-sha-256
 """
+
+LAKE_MARKER = "starlab-lake-catalog"
+"""A file in the data directory: the lake role and database exist (clusters made before the
+lake moved to Iceberg get them on their next start)."""
 
 POSTGRES_SETTINGS: tuple[tuple[str, str], ...] = (
     # pgoutput logical decoding for Debezium.
@@ -493,9 +500,17 @@ class Postgres(ServiceComponent):
             shutil.chown(self.dir, "postgres", "postgres")
         if not (self.data / "PG_VERSION").exists():
             self._initdb(run_as)
+        if not (self.data / LAKE_MARKER).exists():
+            self._create_lake_catalog_db(run_as)
         hba = self.data / "pg_hba.conf"
+        lake = self.settings.lake_catalog
         hba.write_text(
-            POSTGRES_HBA.format(database=_sql_ident(self.addr.database), user=_sql_ident(self.addr.user))
+            POSTGRES_HBA.format(
+                database=_sql_ident(self.addr.database),
+                user=_sql_ident(self.addr.user),
+                lake_database=_sql_ident(lake.database),
+                lake_user=_sql_ident(lake.user),
+            )
         )
 
     def _initdb(self, run_as: list[str]) -> None:
@@ -533,15 +548,47 @@ class Postgres(ServiceComponent):
             ),
         ]
         for argv, stdin in steps:
-            proc = subprocess.run(argv, input=stdin, capture_output=True, text=True)
-            out = (proc.stderr or "") + (proc.stdout or "")
-            if proc.returncode != 0 or "ERROR:" in out:
-                lines = [
-                    ln for ln in out.strip().splitlines() if "ERROR" in ln or "FATAL" in ln or "error" in ln
-                ]
-                last = lines[-1] if lines else " | ".join(out.strip().splitlines()[-2:])
-                shutil.rmtree(self.data, ignore_errors=True)
-                raise StackError(f"postgres: {Path(argv[len(run_as)]).name} failed: {last.strip()}")
+            self._run_step(argv, stdin, run_as, on_error=lambda: shutil.rmtree(self.data, ignore_errors=True))
+
+    def _create_lake_catalog_db(self, run_as: list[str]) -> None:
+        """The Iceberg catalog's role and database (`lake_catalog_url`), in single-user mode.
+
+        A separate database and role: the catalog is the data platform's, and
+        the app team's database (and its CDC publication) never sees it.
+        """
+        lake = self.settings.lake_catalog
+        data = str(self.data.resolve())
+        single = [*run_as, str(self._bin / "postgres"), "--single", "-D", data, "postgres"]
+        self._run_step(
+            single,
+            f"CREATE ROLE {_sql_ident(lake.user)} LOGIN PASSWORD {_sql_literal(lake.password)};\n"
+            f"CREATE DATABASE {_sql_ident(lake.database)} OWNER {_sql_ident(lake.user)};\n",
+            run_as,
+            tolerate="already exists",
+        )
+        (self.data / LAKE_MARKER).write_text("lake role and database created\n")
+
+    @staticmethod
+    def _run_step(
+        argv: list[str],
+        stdin: str | None,
+        run_as: list[str],
+        on_error: Callable[[], object] | None = None,
+        tolerate: str | None = None,
+    ) -> None:
+        proc = subprocess.run(argv, input=stdin, capture_output=True, text=True)
+        out = (proc.stderr or "") + (proc.stdout or "")
+        errors = [ln for ln in out.splitlines() if "ERROR:" in ln]
+        if tolerate:  # a step re-run after an interrupted start: "role ... already exists" is fine
+            errors = [ln for ln in errors if tolerate not in ln]
+        if proc.returncode != 0 or errors:
+            lines = [ln for ln in out.strip().splitlines() if "ERROR" in ln or "FATAL" in ln or "error" in ln]
+            if tolerate:
+                lines = [ln for ln in lines if tolerate not in ln]
+            last = lines[-1] if lines else " | ".join(out.strip().splitlines()[-2:])
+            if on_error is not None:
+                on_error()
+            raise StackError(f"postgres: {Path(argv[len(run_as)]).name} failed: {last.strip()}")
 
     def argv(self) -> list[str]:
         conf = [("listen_addresses", self.host), ("port", str(self.port)), *POSTGRES_SETTINGS]

@@ -1,17 +1,9 @@
--- Deduplicated events (late ones included) as Parquet, partitioned by UTC
--- event date: the lake dbt reads. The file sink writes in-progress files and
--- publishes them only when a checkpoint completes, so a crash never leaves a
--- half-written or doubled file visible (exactly-once).
-CREATE TABLE lake_events (
-  ${event_columns_nullable},
-  produce_ts  TIMESTAMP_LTZ(3),
-  is_late     BOOLEAN,   -- behind the watermark: in the lake, not in the stream metrics
-  watermark_ts TIMESTAMP(3),  -- the source watermark when the event was read
-  event_date  STRING
-) PARTITIONED BY (event_date) WITH (
-  'connector' = 'filesystem',
-  'path' = '${lake_events_uri}',
-  'format' = 'parquet',
-  'sink.rolling-policy.rollover-interval' = '10 min',
-  'sink.rolling-policy.check-interval' = '1 min'
-);
+-- The lake: the Iceberg table `lake.events` in the JDBC catalog every reader
+-- shares (starlab/lake). The kernel creates the table (schema from the event
+-- contract, partitioned by event_date); this job only appends to it.
+-- Exactly-once: data files are written as records flow, and the sink's
+-- committer adds them to the table in one Iceberg commit when a checkpoint
+-- completes, recording the checkpoint id in the snapshot summary; after a
+-- crash the restored committer re-commits the files of a checkpoint the
+-- table does not have yet and skips those it has, so no row is lost or doubled.
+${lake_catalog_ddl};

@@ -23,9 +23,11 @@ SELECT
 FROM on_time
 GROUP BY item_id, FLOOR(event_ts TO MINUTE);
 
-INSERT INTO lake_events
+-- The column list names what this job writes: a column added to the table
+-- later (schema evolution) is left null by this job until it selects it.
+INSERT INTO ${lake_table} (${event_names}, produce_ts, is_late, watermark_ts, event_date)
 SELECT ${event_names}, produce_ts, is_late, watermark_ts,
-       DATE_FORMAT(event_ts, 'yyyy-MM-dd')
+       CAST(event_ts AS DATE)
 FROM deduped;
 
 INSERT INTO late_events

@@ -97,8 +97,15 @@ def run(logical_date):
 
 
 out["ok"] = run(sys.argv[1])
-files = inject_collapse(Settings(), datetime.fromisoformat(sys.argv[2]).date(), items=12)
-out["injected"] = [str(f) for f in files]
+inject_collapse(Settings(), datetime.fromisoformat(sys.argv[2]).date(), items=12)
+import duckdb
+from starlab.lake.events import events_sql
+lake_sql, _ = events_sql(Settings())
+out["injected"] = [
+    r[0] for r in duckdb.sql(
+        f"select distinct event_date from ({{lake_sql}}) where event_id like 'inject-collapse-%'"
+    ).fetchall()
+]
 out["bad"] = run(sys.argv[3])
 print("RESULT " + json.dumps(out, default=str), flush=True)
 """
@@ -149,7 +156,7 @@ def runs(rk: Any, airflow: dict[str, str]) -> dict[str, Any]:
     settings, cfg = rk.settings, rk.cfg
     now = datetime.now(UTC)
     history_end = now - timedelta(days=9)
-    generate_recent(settings.lake_dir, 20_000, days=14, end=history_end)
+    generate_recent(settings, 20_000, days=14, end=history_end)
     a = Publisher(settings, cfg).run_cycle((now - timedelta(days=11)).date()).metrics.build_id
     env = {
         **airflow,
@@ -161,9 +168,7 @@ def runs(rk: Any, airflow: dict[str, str]) -> dict[str, Any]:
     # run 1: the interval after A's; then a lone 12-item partition lands on
     # yesterday (9 days after the history's end + 8); run 2: today's interval
     out = run_airflow(RUNNER, env, history_end.isoformat(), history_end.isoformat(), now.isoformat())
-    assert out["injected"] and all(
-        f"event_date={(now - timedelta(days=1)).date()}" in f for f in out["injected"]
-    ), out["injected"]
+    assert out["injected"] == [str((now - timedelta(days=1)).date())], out["injected"]
     return {"a": a, **out}
 
 

@@ -34,9 +34,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from starlab.dbt import READS_DATA, pin_lake
 from starlab.events.files import generate_to_files, write_lake_events
 from starlab.events.generator import Generator, GeneratorConfig, Manifest
 from starlab.events.model import Event
+from starlab.lake.events import events_sql
+from starlab.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -80,8 +83,11 @@ class DbtCall:
         warehouse: Path,
         work: Path,
         variables: dict[str, Any] | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.args = args
+        if settings is not None and args[0] in READS_DATA:
+            pin_lake(settings, warehouse)  # what starlab.dbt does before a run that reads the lake
         self.target = work / "target"
         env = {
             **os.environ,
@@ -140,6 +146,7 @@ class Scenario:
     warehouse: Path
     manifest: Manifest
     lake_rows_before: int
+    first_snapshot: int
     target_item: str
     late_event: Event
     retried_event_id: str
@@ -163,13 +170,15 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     root = tmp_path_factory.mktemp("dbt_rankings")
     data_dir, work = root / "data", root / "work"
     warehouse = data_dir / "warehouse.duckdb"
-    run_dir = generate_to_files(Generator(CFG), data_dir, "r1")
+    settings = Settings(data_dir=data_dir, home=root / "home")
+    run_dir = generate_to_files(Generator(CFG), settings, "r1")
     manifest = Manifest.read(run_dir / "manifest.json")
-    lake_glob = f"{data_dir}/lake/events/*/*.parquet"
+    first_sql, first = events_sql(settings)
+    assert first.snapshot_id is not None
 
     def call(args: list[str], work_dir: Path = work, **kw: Any) -> DbtCall:
         # Same work dir for same vars: dbt re-uses its partial parse.
-        return DbtCall(args, data_dir=data_dir, warehouse=warehouse, work=work_dir, **kw)
+        return DbtCall(args, data_dir=data_dir, warehouse=warehouse, work=work_dir, settings=settings, **kw)
 
     # side jobs, independent of the main chain's warehouse
     bad_color = DbtCall(
@@ -197,8 +206,8 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
 
     # 2. a late click for LATE_DATE on a mid-ranked item, plus a retry of an
     #    existing event of that date, both ingested an hour after the newest row
-    lake = query(warehouse, f"select max(ingest_ts) newest, count(*) n from read_parquet('{lake_glob}')")
-    newest_ingest = lake["newest"][0].to_pydatetime()
+    lake = query(warehouse, f"select max(ingest_ts) newest, count(*) n from ({first_sql})")
+    newest_ingest = lake["newest"][0].to_pydatetime().replace(tzinfo=UTC)  # naive UTC in the table
     day = blue_v1[blue_v1.ranking_date == LATE_DATE].sort_values("rank_overall")
     target_item = str(day.iloc[len(day) // 2]["item_id"])
     late = Event(
@@ -215,8 +224,8 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     original = query(
         warehouse,
         f"""
-        select * from read_parquet('{lake_glob}', hive_partitioning = true)
-        where event_date = date '{LATE_DATE}' and item_id <> '{target_item}'
+        select * from ({first_sql})
+        where event_date = '{LATE_DATE}' and item_id <> '{target_item}'
         order by event_id limit 1""",
     ).iloc[0]
     retry = Event(
@@ -224,13 +233,13 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         user_id=original.user_id,
         item_id=original.item_id,
         event_type=original.event_type,
-        event_ts=ms(original.event_ts.to_pydatetime()),
+        event_ts=ms(original.event_ts.to_pydatetime().replace(tzinfo=UTC)),
         ingest_ts=ms(newest_ingest) + 3_600_000,
         platform=original.platform,
         session_id=original.session_id,
         dwell_ms=None if pd.isna(original.dwell_ms) else int(original.dwell_ms),
     )
-    write_lake_events([late, retry], data_dir / "lake", "late1")
+    write_lake_events([late, retry], settings)
 
     # 3. incremental build into blue
     build_late = call(["build"]).result()
@@ -256,7 +265,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         session_id="s-orphan",
         dwell_ms=None,
     )
-    write_lake_events([orphan], data_dir / "lake", "orphan1")
+    write_lake_events([orphan], settings)
     build_orphan = call(["build"]).result()
     blue_after_orphan = rankings(warehouse)
 
@@ -265,6 +274,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         warehouse=warehouse,
         manifest=manifest,
         lake_rows_before=int(lake["n"][0]),
+        first_snapshot=first.snapshot_id,
         target_item=target_item,
         late_event=late,
         retried_event_id=str(original.event_id),
@@ -329,21 +339,27 @@ def test_rankings_follow_the_scoring_formula(scenario: Scenario) -> None:
 
 
 def test_window_counts_match_the_raw_lake(scenario: Scenario) -> None:
-    """Independent of the models: dedup the lake by event_id, count the window."""
+    """Independent of the models: dedup the lake by event_id, count the window.
+
+    Read at the first snapshot (time travel): the generator's rows only,
+    before the late and orphan events were appended.
+    """
     df = scenario.blue_v1
     newest = max(df["ranking_date"])
+    settings = Settings(data_dir=scenario.data_dir, home=scenario.data_dir.parent / "home")
+    first_sql, _ = events_sql(settings, scenario.first_snapshot)
     raw = query(
         scenario.warehouse,
         f"""
         with dedup as (
-            select * from read_parquet('{scenario.data_dir}/lake/events/event_date=*/part-r1.parquet')
+            select * from ({first_sql})
             qualify row_number() over (partition by event_id order by ingest_ts) = 1
         )
         select item_id,
                count(*) filter (where event_type = 'impression') as impressions,
                count(*) filter (where event_type = 'click') as clicks
         from dedup
-        where cast(timezone('UTC', event_ts) as date)
+        where cast(event_ts as date)
               between date '{newest}' - {WINDOW_DAYS - 1} and date '{newest}'
         group by item_id order by item_id""",
     )

@@ -34,6 +34,7 @@ from rankings.publish.warehouse import live_view_color
 from rankings.synth import generate_recent
 from starlab.events.files import write_lake_events
 from starlab.events.model import Event
+from starlab.lake.events import delete_events_with_prefix
 
 pytestmark = pytest.mark.integration
 
@@ -52,10 +53,13 @@ class Scenario:
     state_after_rollback: Any = None
 
 
+ORPHAN_PREFIX = "orphan-"
+
+
 def orphan_events(n: int = 5) -> list[Event]:
     now = int(datetime.now(UTC).timestamp() * 1000)
     return [
-        Event(f"orphan-{k}", "u000001", "i99999", "click", now - 60_000, now, "web", "s-orphan", None)
+        Event(f"{ORPHAN_PREFIX}{k}", "u000001", "i99999", "click", now - 60_000, now, "web", "s-orphan", None)
         for k in range(n)
     ]
 
@@ -64,7 +68,7 @@ def orphan_events(n: int = 5) -> list[Event]:
 def scenario(rk: Any) -> Iterator[Scenario]:
     settings, cfg = rk.settings, rk.cfg
     lake = settings.lake_dir
-    generate_recent(lake, 20_000, days=14)
+    generate_recent(settings, 20_000, days=14)
     pub = Publisher(settings, cfg)
     first = pub.run_cycle()
     sc = Scenario(pub=pub, first=first, served_a=pub.cache.read(20))
@@ -76,10 +80,9 @@ def scenario(rk: Any) -> Iterator[Scenario]:
         sc.served_after_refusals[name] = pub.cache.read(20)
 
     # orphan items: events of an item the dimension does not know
-    write_lake_events(orphan_events(), lake, "orphans")
+    write_lake_events(orphan_events(), settings)
     attempt("orphans")
-    for f in lake.glob("events/*/part-orphans.parquet"):
-        f.unlink()
+    delete_events_with_prefix(settings, ORPHAN_PREFIX)
 
     # nulls: the item dimension loses 10% of its categories
     items = lake / "dims" / "items.parquet"
@@ -156,9 +159,7 @@ def test_a_good_build_flips_to_the_other_color(scenario: Scenario, rk: Any) -> N
     assert scenario.second is not None
     m, st = scenario.second.metrics, scenario.state_after_second
     assert m.color == "green" and st.live_color is Color.GREEN
-    assert (
-        st.served_build_id == m.build_id and st.previous_build_id == scenario.first.metrics.build_id
-    )
+    assert st.served_build_id == m.build_id and st.previous_build_id == scenario.first.metrics.build_id
     assert scenario.second.candidate.full_refresh is True  # refused builds wrote into green
     assert 0 < m.freshness_at_publish_s < 2 * 3600  # story 2: < 2 h
     assert m.duplicate_rate == 0.0

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 
+import duckdb
 import pytest
 
 from starlab.kafka_io import read_all
+from starlab.lake.events import events_sql
 from starlab.settings import Settings
 from streaming.verify import lake_ids, read_metrics
 
@@ -21,9 +23,19 @@ pytestmark = pytest.mark.integration
 
 def test_dedup_watermark_and_late_capture(scripted: Settings) -> None:
     s = scripted
-    rows, counts = lake_ids(s.lake_dir / "events")
+    rows, counts, lake = lake_ids(s)
     assert rows == 7
     assert counts == {e: 1 for e in ("e1", "e2", "e3", "e4", "e5", "e6", "e7")}
+    # the lake is the Iceberg table: committed at checkpoints, partitioned by event date,
+    # late events kept in it with is_late (they are only left out of the stream's metrics)
+    assert lake.snapshot_id is not None and lake.snapshots >= 1
+    assert {f.partition for f in lake.files} == {"2026-01-01"}
+    sql, _ = events_sql(s)
+    flagged = duckdb.sql(f"select event_id, is_late, event_date from ({sql}) order by event_id").fetchall()
+    assert [(e, late) for e, late, _ in flagged] == [
+        ("e1", False), ("e2", False), ("e3", False), ("e4", False),
+        ("e5", True), ("e6", False), ("e7", True),
+    ]  # fmt: skip
 
     late = [json.loads(m.value()) for m in read_all(s, s.late_topic)]
     assert sorted(x["event_id"] for x in late) == ["e5", "e7"]

@@ -56,13 +56,31 @@ def test_as_root_the_server_runs_as_the_postgres_user(
     assert argv[0].endswith("setpriv") and "--reuid=postgres" in argv
 
 
-def test_only_the_app_role_may_log_in_and_replicate() -> None:
-    hba = POSTGRES_HBA.format(database='"shop"', user='"team"')
+def test_only_the_app_and_lake_roles_may_log_in_and_only_app_replicates() -> None:
+    hba = POSTGRES_HBA.format(
+        database='"shop"', user='"team"', lake_database='"iceberg"', lake_user='"platform"'
+    )
     rules = [line.split() for line in hba.splitlines() if line and not line.startswith("#")]
     assert rules == [
         ["host", '"shop"', '"team"', "samehost", "scram-sha-256"],
         ["host", "replication", '"team"', "samehost", "scram-sha-256"],
+        ["host", '"iceberg"', '"platform"', "samehost", "scram-sha-256"],
     ]
+
+
+def test_the_lake_catalog_is_its_own_role_and_database_on_the_same_server() -> None:
+    s = Settings(lake_catalog_url="postgresql://platform:p%40ss@127.0.0.1:5433/iceberg")
+    assert (s.lake_catalog.user, s.lake_catalog.password, s.lake_catalog.database) == (
+        "platform",
+        "p@ss",
+        "iceberg",
+    )
+    default = Settings()
+    assert (default.lake_catalog.host, default.lake_catalog.port) == (
+        default.postgres.host,
+        default.postgres.port,
+    )
+    assert default.lake_catalog.database != default.postgres.database
 
 
 def test_a_missing_postgresql_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
+from starlab.dbt import LAKE_VIEW
+
 PROJECT = Path(__file__).resolve().parents[3] / "dbt_project"
 
 
@@ -74,9 +76,14 @@ def test_paths_come_from_starlab_settings_variables() -> None:
     profile = (PROJECT / "profiles.yml").read_text()
     assert "env_var('STARLAB_DUCKDB_PATH'" in profile
     assert "env_var('STARLAB_DATA_DIR', 'data')" in profile
-    sources = (PROJECT / "models" / "staging" / "_sources.yml").read_text()
-    assert sources.count("env_var('STARLAB_DATA_DIR', 'data')") == 3
-    assert "hive_partitioning = true" in sources
+    sources = yaml.safe_load((PROJECT / "models" / "staging" / "_sources.yml").read_text())
+    tables = {t["name"]: t for t in sources["sources"][0]["tables"]}
+    # the dimensions are files under STARLAB_DATA_DIR; the events are the Iceberg table's
+    # pinned view (starlab.dbt.LAKE_VIEW), never files read by a glob
+    for dim in ("items", "users"):
+        assert "env_var('STARLAB_DATA_DIR', 'data')" in tables[dim]["config"]["external_location"]
+    assert "external_location" not in tables["events"].get("config", {})
+    assert f"{sources['sources'][0]['name']}.events" == LAKE_VIEW
 
 
 def test_every_model_is_documented_and_keyed() -> None:

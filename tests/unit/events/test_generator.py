@@ -12,6 +12,8 @@ from starlab.errors import ConfigError
 from starlab.events.files import generate_to_files
 from starlab.events.generator import Generator, GeneratorConfig, Manifest
 from starlab.events.model import ALLOWED_LATENESS_MS, ContractViolation, parse_event
+from starlab.lake.events import events_sql
+from starlab.settings import Settings
 
 CFG = GeneratorConfig(
     events=6_000,
@@ -93,12 +95,14 @@ def test_same_seed_same_data() -> None:
 
 def test_files_and_lake(tmp_path: Path) -> None:
     gen = Generator(GeneratorConfig(events=2_000, rate_per_s=0.01))  # spans ~2 days
-    run_dir = generate_to_files(gen, tmp_path, "r1")
+    settings = Settings(data_dir=tmp_path, home=tmp_path / "home")
+    run_dir = generate_to_files(gen, settings, "r1")
     m = Manifest.read(run_dir / "manifest.json")
     assert (run_dir / "events.jsonl").read_bytes().count(b"\n") == m.emitted
+    sql, state = events_sql(settings)
+    assert state.snapshots == 1  # one append, one commit
     total, distinct, days = duckdb.sql(
-        f"select count(*), count(distinct event_id), count(distinct event_date) "
-        f"from read_parquet('{tmp_path}/lake/events/*/*.parquet', hive_partitioning=true)"
+        f"select count(*), count(distinct event_id), count(distinct event_date) from ({sql})"
     ).fetchall()[0]
     assert total == m.valid_emissions
     assert distinct == len(m.unique_ids)

@@ -396,8 +396,7 @@ def test_git_commit_packed_ref(tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()
     (tmp_path / ".git/HEAD").write_text("ref: refs/heads/main\n")
     (tmp_path / ".git/packed-refs").write_text(
-        f"# pack-refs with: peeled fully-peeled sorted\n{SHA_A} refs/heads/other\n"
-        f"{SHA_B} refs/heads/main\n"
+        f"# pack-refs with: peeled fully-peeled sorted\n{SHA_A} refs/heads/other\n{SHA_B} refs/heads/main\n"
     )
     assert git_commit(tmp_path) == SHA_B
 

@@ -84,3 +84,23 @@ def test_restore_picks_the_newest_completed_checkpoint(settings: Settings, tmp_p
             (d / "_metadata").write_text("")
             os.utime(d / "_metadata", (mtime, mtime))
     assert job.config(restore=True).restore_from == str(job.checkpoint_dir / "abc" / "chk-2")
+
+
+def test_hadoop_and_jdbc_drivers_go_on_the_class_path_not_in_pipeline_jars(settings: Settings) -> None:
+    jars = settings.jars_dir / "flink"
+    jars.mkdir(parents=True)
+    names = [
+        "flink-sql-connector-kafka-5.0.0-2.2.jar",
+        "iceberg-flink-runtime-2.1-1.11.0.jar",
+        "hadoop-client-api-3.3.6.jar",
+        "hadoop-client-runtime-3.3.6.jar",
+        "commons-logging-1.1.3.jar",
+        "sqlite-jdbc-3.50.3.0.jar",
+        "postgresql-42.7.14.jar",
+    ]
+    for name in names:
+        (jars / name).write_bytes(b"")
+    job = FlinkJob(settings, "j", sql_dir=Path(__file__).parent, values={})
+    on_classpath = {Path(p).name for p in job.jvm_classpath().split(":")}
+    assert on_classpath == set(names[2:])
+    assert {Path(p).name for p in job.config().jars} == set(names[:2])

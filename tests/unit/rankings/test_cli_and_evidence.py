@@ -77,8 +77,14 @@ def bench_result(bad: int = 0, p95: float = 40.0, ratio: float = 0.05) -> Rankin
             per_round_p99_ms=[],
         ),
         incremental=IncrementalCost(
-            events_history=10_000_000, lake_rows=10_000_000, events_per_day=333_333, synth_s=1.0, repeats=2,
-            full_30d=_times(5.0), incremental_1d=_times(ratio * 5.0), full_refresh_31d=_times(5.0),
+            events_history=10_000_000,
+            lake_rows=10_000_000,
+            events_per_day=333_333,
+            synth_s=1.0,
+            repeats=2,
+            full_30d=_times(5.0),
+            incremental_1d=_times(ratio * 5.0),
+            full_refresh_31d=_times(5.0),
             incremental_3d=_times(ratio * 10.0),
         ),
     )
