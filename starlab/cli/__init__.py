@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from starlab.cli.lake import app as lake_app
 from starlab.errors import StarlabError
 from starlab.settings import get_settings
 from starlab.story import registered
@@ -39,6 +40,7 @@ def _add_story_groups() -> None:
 
 
 _add_story_groups()
+app.add_typer(lake_app, name="lake")
 
 
 def _progress(msg: str) -> None:

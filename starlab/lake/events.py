@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -239,6 +240,67 @@ def delete_events_with_prefix(settings: Settings, prefix: str) -> int:
     return before - table_state(table).rows
 
 
+@dataclass(frozen=True)
+class Evolution:
+    """What applying a newer event contract to the table did."""
+
+    added: tuple[str, ...]
+    """Columns added (optional, at the end), in contract order."""
+    schema_id_before: int
+    schema_id_after: int
+    files_before: tuple[str, ...]
+    files_after: tuple[str, ...]
+
+    @property
+    def rewrote_data(self) -> bool:
+        """False when no data file changed: the evolution was a metadata commit."""
+        return self.files_before != self.files_after
+
+
+def evolve_to_contract(settings: Settings, schema_text: str) -> Evolution:
+    """Add the optional fields a newer version of the event contract has to the table.
+
+    Story 1's contracts allow a producer to add an optional field (BACKWARD
+    compatible); the table follows with a schema change only: Iceberg
+    tracks columns by id, so files written before read the new column as
+    null and none is rewritten. A removed or retyped field is refused here:
+    that is the versioning path of story 1, not an in-place change.
+    """
+    table = ensure_events_table(settings)
+    before = table_state(table)
+    schema_before = table.schema()
+    current = {f.name: f for f in schema_before.fields}
+    wanted = event_columns(schema_text)
+    for col in wanted:
+        if col.name in current:
+            have = current[col.name].field_type
+            want = _iceberg_type(col.sql_type, col.name)
+            if have != want:
+                raise LakeConfigError(
+                    f"event field {col.name}: the contract says {want}, the table has {have}; "
+                    "a type change needs a new field (story 1's versioning), not an in-place change"
+                )
+        elif not col.nullable:
+            raise LakeConfigError(
+                f"event field {col.name} is required in the new contract: old rows have no value for it, "
+                "so only optional fields can be added"
+            )
+    added = tuple(c.name for c in wanted if c.name not in current)
+    if added:
+        with table.update_schema() as update:
+            for col in wanted:
+                if col.name in added:
+                    update.add_column(col.name, _iceberg_type(col.sql_type, col.name))
+    after = table_state(table)
+    return Evolution(
+        added=added,
+        schema_id_before=schema_before.schema_id,
+        schema_id_after=table.schema().schema_id,
+        files_before=tuple(f.path for f in before.files),
+        files_after=tuple(f.path for f in after.files),
+    )
+
+
 def bulk_dir(settings: Settings, tag: str) -> Path:
     """An empty directory inside the table's data location for a bulk writer's Parquet files.
 
@@ -272,6 +334,7 @@ __all__ = [
     "EVENTS_TABLE",
     "STREAM_COLUMNS",
     "TABLE_PROPERTIES",
+    "Evolution",
     "add_data_files",
     "append_events",
     "bulk_dir",
@@ -282,6 +345,7 @@ __all__ = [
     "events_schema",
     "events_sql",
     "events_state",
+    "evolve_to_contract",
     "reset_events_table",
     "table_identifier",
     "to_table_rows",
