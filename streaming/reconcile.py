@@ -4,7 +4,10 @@
 
 - detect: dbt rebuilds `marts.fct_item_metrics_1m` from the lake (the
   deduplicated events, late ones included) and every (item, minute) window is
-  compared with the stream's latest value in the metrics topic. The expected
+  compared with the stream's latest value in the metrics topic. The lake is
+  an Iceberg table the stream keeps committing to, so the batch side reads
+  one snapshot (the latest, or any kept one: time travel), and the result
+  names it: a reconciliation can be repeated exactly. The expected
   cause of drift is events that arrived behind the watermark: the stream
   leaves closed minutes alone, the batch counts them;
 - repair: `backfill` replays the windows in [from, to) from that batch table
@@ -24,7 +27,9 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 from confluent_kafka import Producer
 
-from starlab.dbt import run_dbt
+from starlab.dbt import LAKE_VIEW, run_dbt
+from starlab.lake.events import events_state
+from starlab.lake.read import pinned_snapshot
 from starlab.settings import Settings
 from streaming.errors import ReconcileError
 from streaming.verify import METRIC_FIELDS, read_metrics
@@ -50,6 +55,8 @@ class Reconciliation:
     drifting: list[WindowDrift] = field(default_factory=list)
     batch_late_events: int = 0
     dbt_s: float = 0.0
+    lake_snapshot_id: int | None = None
+    """The events table's snapshot the batch side was built from."""
 
     @property
     def drift_windows(self) -> int:
@@ -74,6 +81,7 @@ class Reconciliation:
             "drift_events": self.drift_events,
             "batch_late_events": self.batch_late_events,
             "dbt_s": round(self.dbt_s, 1),
+            "lake_snapshot_id": self.lake_snapshot_id,
             "examples": [
                 {
                     "item_id": d.item_id,
@@ -90,8 +98,8 @@ def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def run_dbt_batch(settings: Settings, timeout_s: float = 900.0) -> float:
-    """Rebuild the batch metrics (and their tests) with dbt; returns dbt's wall seconds.
+def run_dbt_batch(settings: Settings, timeout_s: float = 900.0, snapshot_id: int | None = None) -> float:
+    """Rebuild the batch metrics (and their tests) with dbt from one snapshot of the lake; returns wall s.
 
     `cautious`: a test runs only if all its parents are built here, so a
     test of another story's model that also refs stg_items is not.
@@ -101,6 +109,7 @@ def run_dbt_batch(settings: Settings, timeout_s: float = 900.0) -> float:
         settings,
         work_dir=settings.data_dir.resolve() / "streaming" / "dbt",
         timeout_s=timeout_s,
+        lake_snapshot=snapshot_id,
     )
     if not run.ok:
         failed = ", ".join(n.name for n in run.failures()) or run.tail(3)
@@ -125,8 +134,17 @@ def read_batch(settings: Settings) -> tuple[dict[tuple[str, int], dict[str, int]
     return out, late
 
 
-def reconcile(settings: Settings, run_dbt: bool = True) -> Reconciliation:
-    dbt_s = run_dbt_batch(settings) if run_dbt else 0.0
+def reconcile(settings: Settings, run_dbt: bool = True, snapshot_id: int | None = None) -> Reconciliation:
+    """Compare the stream with the batch built from the lake at `snapshot_id` (default: the latest).
+
+    Without `run_dbt`, the batch table is the one the last build left, and
+    the snapshot is the one that build pinned.
+    """
+    if run_dbt:
+        snapshot_id = events_state(settings, snapshot_id).snapshot_id
+        dbt_s = run_dbt_batch(settings, snapshot_id=snapshot_id)
+    else:
+        dbt_s, snapshot_id = 0.0, pinned_batch_snapshot(settings)
     batch, late = read_batch(settings)
     stream = read_metrics(settings)
     if stream:
@@ -135,11 +153,24 @@ def reconcile(settings: Settings, run_dbt: bool = True) -> Reconciliation:
         hi = max(k[1] for k in stream) + 3_600_000
         batch = {k: v for k, v in batch.items() if lo <= k[1] <= hi}
     keys = sorted(batch.keys() | stream.keys())
-    result = Reconciliation(windows_compared=len(keys), batch_late_events=late, dbt_s=dbt_s)
+    result = Reconciliation(
+        windows_compared=len(keys), batch_late_events=late, dbt_s=dbt_s, lake_snapshot_id=snapshot_id
+    )
     for k in keys:
         if batch.get(k) != stream.get(k):
             result.drifting.append(WindowDrift(k[0], k[1], stream.get(k), batch.get(k)))
     return result
+
+
+def pinned_batch_snapshot(settings: Settings) -> int | None:
+    """The lake snapshot the warehouse's last dbt build read (None if never built)."""
+    if not settings.warehouse_path.exists():
+        return None
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        return pinned_snapshot(con, LAKE_VIEW)
+    finally:
+        con.close()
 
 
 @dataclass
@@ -147,19 +178,31 @@ class BackfillResult:
     windows: int
     events: int
     seconds: float
+    lake_snapshot_id: int | None = None
+    """The lake snapshot the repaired values were computed from (also in each repaired record)."""
 
     @property
     def events_per_s(self) -> float:
         return self.events / self.seconds if self.seconds else 0.0
 
 
-def backfill(settings: Settings, start: datetime, end: datetime, run_dbt: bool = True) -> BackfillResult:
-    """Replay batch windows in [start, end) into the metrics topic, transactionally."""
+def backfill(
+    settings: Settings, start: datetime, end: datetime, run_dbt: bool = True, snapshot_id: int | None = None
+) -> BackfillResult:
+    """Replay batch windows in [start, end) into the metrics topic, transactionally.
+
+    The batch is built from the lake at `snapshot_id` (default: the latest);
+    the snapshot goes into the result and into every repaired record, so a
+    repair can be traced to the exact table state it came from.
+    """
     if end <= start:
         raise ReconcileError(f"--to ({end}) must be after --from ({start})")
     t0 = time.monotonic()
     if run_dbt:
-        run_dbt_batch(settings)
+        snapshot_id = events_state(settings, snapshot_id).snapshot_id
+        run_dbt_batch(settings, snapshot_id=snapshot_id)
+    else:
+        snapshot_id = pinned_batch_snapshot(settings)
     batch, _ = read_batch(settings)
     lo, hi = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
     todo = {k: v for k, v in batch.items() if lo <= k[1] < hi}
@@ -184,6 +227,7 @@ def backfill(settings: Settings, start: datetime, end: datetime, run_dbt: bool =
                 "window_end": _iso(start_ms + 60_000),
                 **metrics,
                 "repaired_by": "backfill",
+                "repaired_from_snapshot": snapshot_id,
             }
             producer.produce(
                 settings.metrics_topic,
@@ -196,5 +240,8 @@ def backfill(settings: Settings, start: datetime, end: datetime, run_dbt: bool =
         producer.abort_transaction(30)
         raise
     return BackfillResult(
-        windows=len(todo), events=sum(v["events"] for v in todo.values()), seconds=time.monotonic() - t0
+        windows=len(todo),
+        events=sum(v["events"] for v in todo.values()),
+        seconds=time.monotonic() - t0,
+        lake_snapshot_id=snapshot_id,
     )

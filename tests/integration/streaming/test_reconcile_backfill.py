@@ -6,6 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from starlab.events.files import write_lake_events
+from starlab.events.model import Event
+from starlab.lake.events import events_state
 from starlab.settings import Settings
 from streaming.reconcile import backfill, reconcile
 from streaming.verify import read_metrics
@@ -35,3 +38,25 @@ def test_late_events_drift_then_backfill_repairs(scripted: Settings) -> None:
     assert read_metrics(scripted) == state
     assert reconcile(scripted, run_dbt=False).drift_windows == 0
     assert state[("A", T0)]["events"] == 3  # e1, e2 and the late e7
+
+    # The repair names the lake snapshot it was computed from.
+    assert before.lake_snapshot_id is not None
+    assert first.lake_snapshot_id == before.lake_snapshot_id
+
+
+def test_reconciliation_reads_the_lake_as_of_a_snapshot(scripted: Settings) -> None:
+    pinned = reconcile(scripted)
+    assert pinned.lake_snapshot_id == events_state(scripted).snapshot_id
+    # A later commit to the lake (a batch writer's correction for A at 00:00) ...
+    extra = Event("x1", "u1", "A", "click", T0 + 30_000, T0 + 40 * MIN, "web", "s1", None)
+    write_lake_events([extra], scripted)
+    latest = reconcile(scripted)
+    assert latest.lake_snapshot_id != pinned.lake_snapshot_id
+    drift = {(d.item_id, d.window_start_ms): d.events_diff for d in latest.drifting}
+    assert drift[("A", T0)] == 2  # e7 and the correction
+    # ... is not in the table as of the first snapshot: the same comparison again.
+    again = reconcile(scripted, snapshot_id=pinned.lake_snapshot_id)
+    assert again.lake_snapshot_id == pinned.lake_snapshot_id
+    assert {(d.item_id, d.window_start_ms): d.events_diff for d in again.drifting} == {
+        (d.item_id, d.window_start_ms): d.events_diff for d in pinned.drifting
+    }
