@@ -206,18 +206,23 @@ def bench(
 @app.command(
     epilog=(
         "Examples:\n\n"
-        "  starlab stream rfc --measurements reports/latest/stream/rfc-measurements.json\n\n"
+        "  starlab stream rfc --measure      # measure on the running stack, then cost and write\n\n"
+        "  starlab stream rfc                # again from the last measurements\n\n"
         "  starlab stream rfc --measurements m.json --events-per-day 500000000 --out /tmp/rfc.md\n\n"
         "  starlab stream rfc --measurements m.json --prices my-prices.yaml"
     )
 )
 def rfc(
     measurements: Path = typer.Option(
-        ...,
+        None,
         "--measurements",
         dir_okay=False,
-        help="JSON of the measuring step: CPU-seconds and memory of the batch, the stream and Kafka.",
+        help="JSON of the measuring step (default: the last --measure run's, reports/latest/stream/).",
     ),
+    measure: bool = typer.Option(
+        False, "--measure", help="Measure first on the running stack: a stream run and the nightly batch."
+    ),
+    measure_events: int = typer.Option(100_000, min=1_000, help="Events the measuring run streams."),
     prices: Path = typer.Option(
         None,
         "--prices",
@@ -236,12 +241,22 @@ def rfc(
 ) -> None:
     """Cost the daily batch, option A and option B (modelled) from measurements, and write the RFC."""
     from streaming.errors import StreamConfigError
-    from streaming.rfc.document import Freshness, claims_lines, render, summary_table, write
+    from streaming.rfc.document import build_rfc, claims_lines, summary_table
     from streaming.rfc.measure import MeasurementSet
-    from streaming.rfc.model import compare, sensitivity
     from streaming.rfc.prices import DEFAULT_PRICES_PATH, load_prices
 
     prices_path = prices or DEFAULT_PRICES_PATH
+    settings = get_settings()
+    if measurements is None:
+        from streaming.rfc.run import default_measurements_path
+
+        measurements = default_measurements_path(settings)
+    if measure:
+        from streaming.rfc.run import measure as do_measure
+
+        measured_now = do_measure(settings, events=measure_events, progress=lambda m: console.print(f"· {m}"))
+        measured_now.measurements.write(measurements)
+        console.print(f"wrote {measurements}")
 
     def shown(path: Path) -> str:
         # Paths inside the repository are written relative, so the RFC carries no machine's home.
@@ -259,23 +274,19 @@ def rfc(
         raise typer.Exit(2) from None
     if events_per_day is not None:
         unit_prices = unit_prices.with_events_per_day(events_per_day, "--events-per-day option")
-    comparison = compare(unit_prices, measured)
     command = " ".join(
         ["starlab stream rfc", f"--measurements {shown(measurements)}"]
         + ([f"--prices {shown(prices_path)}"] if prices else [])
         + ([f"--events-per-day {events_per_day}"] if events_per_day else [])
     )
-    text = render(
-        comparison,
-        sensitivity(unit_prices, measured),
+    comparison = build_rfc(
         measured,
         unit_prices,
-        Freshness(stream_e2e_p95_s=measured.stream_e2e_p95_s),
+        out,
         prices_file=shown(prices_path),
         measurements_file=shown(measurements),
         command=command,
     )
-    write(out, text)
     console.print(summary_table(comparison))
     for line in claims_lines(comparison):
         console.print(line)

@@ -1,17 +1,24 @@
 """`starlab demo stream`: story 3 end to end, returning its claims.
 
-A clean live run (e2e latency, freshness), a run with the job SIGKILLed
-mid-stream (exactly-once: 0 lost, 0 duplicated, every late event captured),
-then reconcile the stream against dbt's batch recomputation and backfill the
-drifting windows.
+A clean live run (e2e latency, freshness), measured for the RFC (CPU and
+memory of Flink and Kafka, then the nightly batch over the same day); a run
+with the job SIGKILLed mid-stream (exactly-once into Kafka and the Iceberg
+table: 0 lost, 0 duplicated, every late event captured); reconcile the
+stream against dbt's batch recomputation from a pinned lake snapshot and
+backfill the drifting windows; compact the table's small files and expire
+old snapshots; cost the three options of the RFC from the measurements.
 """
 
 from __future__ import annotations
 
 from starlab.evidence import Claim
+from starlab.lake.maintenance import MaintenanceOptions, maintain
 from starlab.story import DemoContext, DemoOutcome
-from streaming.evidence import STORY, claims_from_run
+from streaming.evidence import STORY, claims_from_lake, claims_from_rfc, claims_from_run
 from streaming.reconcile import backfill, reconcile
+from streaming.rfc.document import build_rfc, claims_lines
+from streaming.rfc.prices import load_prices
+from streaming.rfc.run import default_measurements_path, measure
 from streaming.scenario import Fault, RunOptions, RunResult, run_stream
 from streaming.settings import get_stream_settings
 
@@ -31,11 +38,17 @@ def run_demo(ctx: DemoContext) -> DemoOutcome:
             f"freshness p95 {r.freshness_p95_s or float('nan'):.1f}s"
         )
 
-    opts = RunOptions(
-        events=ctx.events, rate=cfg.demo_rate_per_s, checkpoint_interval_ms=cfg.checkpoint_interval_ms
+    measured = measure(
+        settings,
+        events=ctx.events,
+        rate=cfg.demo_rate_per_s,
+        progress=progress,
+        checkpoint_interval_ms=cfg.checkpoint_interval_ms,
     )
-    clean = run_stream(settings, opts, progress=progress)
+    clean = measured.run
     show("clean run", clean)
+    measurements_path = default_measurements_path(settings)
+    measured.measurements.write(measurements_path)
     fault = Fault.parse(cfg.demo_fault)
     faulty = run_stream(
         settings,
@@ -53,8 +66,30 @@ def run_demo(ctx: DemoContext) -> DemoOutcome:
     span = before.drift_span()
     repaired = backfill(settings, *span, run_dbt=False) if span else None
     after = reconcile(settings, run_dbt=False)
+    lake = faulty.report
     progress(
-        f"reconcile: {before.drift_windows} of {before.windows_compared} windows drift "
+        f"lake: Iceberg table at snapshot {lake.lake_snapshot_id}, {lake.lake_snapshots} snapshots "
+        f"(one per checkpoint with data), {lake.lake_files} data files"
+    )
+    # Maintenance keeps a day of snapshots (time travel) and compacts what the stream wrote.
+    maintained = maintain(settings, MaintenanceOptions())
+    for line in maintained.lines():
+        progress(f"maintenance: {line}")
+    rfc_out = measurements_path.with_name("rfc-0001-batch-to-streaming.md")
+    comparison = build_rfc(
+        measured.measurements,
+        load_prices(),
+        rfc_out,
+        prices_file="streaming/rfc/prices.yaml",
+        measurements_file=str(measurements_path),
+        command="starlab demo stream",
+    )
+    for line in claims_lines(comparison):
+        progress(f"RFC: {line}")
+    progress(f"RFC written to {rfc_out}")
+    progress(
+        f"reconcile (lake snapshot {before.lake_snapshot_id}): {before.drift_windows} of "
+        f"{before.windows_compared} windows drift "
         f"({before.drift_events} events; {before.batch_late_events} late events in the batch); "
         f"backfill replayed {repaired.windows if repaired else 0} windows "
         f"in {repaired.seconds if repaired else 0:.1f}s; drift after: {after.drift_windows}"
@@ -81,6 +116,8 @@ def run_demo(ctx: DemoContext) -> DemoOutcome:
         command="starlab stream reconcile && starlab stream backfill",
         details={"before": before.summary(3)},
     )
+    lake_claims = claims_from_lake(lake, maintained)
+    cost_claims = claims_from_rfc(comparison, measured.measurements)
     problems = []
     if not clean.report.ok:
         problems.append("the clean run did not verify (lost, duplicated or mismatched output)")
@@ -88,7 +125,9 @@ def run_demo(ctx: DemoContext) -> DemoOutcome:
         problems.append(f"the run with {cfg.demo_fault} did not verify (exactly-once broken)")
     if after.drift_windows:
         problems.append(f"{after.drift_windows} windows still drift after the backfill")
-    return DemoOutcome(claims=[*timing, *correctness, drift], problems=problems)
+    if not maintained.rows_unchanged:
+        problems.append("compaction changed the table's row count")
+    return DemoOutcome(claims=[*timing, *correctness, drift, *lake_claims, *cost_claims], problems=problems)
 
 
 __all__ = ["run_demo"]

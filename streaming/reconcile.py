@@ -98,7 +98,9 @@ def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def run_dbt_batch(settings: Settings, timeout_s: float = 900.0, snapshot_id: int | None = None) -> float:
+def run_dbt_batch(
+    settings: Settings, timeout_s: float = 900.0, snapshot_id: int | None = None, full_refresh: bool = False
+) -> float:
     """Rebuild the batch metrics (and their tests) with dbt from one snapshot of the lake; returns wall s.
 
     `cautious`: a test runs only if all its parents are built here, so a
@@ -110,6 +112,7 @@ def run_dbt_batch(settings: Settings, timeout_s: float = 900.0, snapshot_id: int
         work_dir=settings.data_dir.resolve() / "streaming" / "dbt",
         timeout_s=timeout_s,
         lake_snapshot=snapshot_id,
+        full_refresh=full_refresh,
     )
     if not run.ok:
         failed = ", ".join(n.name for n in run.failures()) or run.tail(3)

@@ -54,7 +54,8 @@ def catalog_address(settings: Settings) -> CatalogAddress:
     url = settings.lake_catalog_url or f"sqlite:///{(settings.lake_dir / 'catalog.db').resolve()}"
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
-        path = Path(parts.path)
+        # SQLAlchemy's spelling: sqlite:////abs/path is absolute, sqlite:///rel/path relative
+        path = Path(parts.path[1:])
         if not path.is_absolute():
             raise LakeConfigError(f"lake_catalog_url {url!r}: a SQLite catalog needs an absolute path")
         return CatalogAddress(

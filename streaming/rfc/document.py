@@ -629,3 +629,30 @@ def claims_lines(c: Comparison) -> list[str]:
 def write(path: Path, text: str) -> None:
     """Replace the RFC file atomically (a reader never sees half a document)."""
     write_text_atomic(path, text)
+
+
+def build_rfc(
+    measurements: MeasurementSet,
+    prices: Prices,
+    out: Path,
+    *,
+    prices_file: str,
+    measurements_file: str,
+    command: str,
+) -> Comparison:
+    """Cost the options from `measurements` and write the RFC to `out`; returns the comparison."""
+    from streaming.rfc.model import compare, sensitivity
+
+    comparison = compare(prices, measurements)
+    text = render(
+        comparison,
+        sensitivity(prices, measurements),
+        measurements,
+        prices,
+        Freshness(stream_e2e_p95_s=measurements.stream_e2e_p95_s),
+        prices_file=prices_file,
+        measurements_file=measurements_file,
+        command=command,
+    )
+    write(out, text)
+    return comparison
