@@ -127,7 +127,16 @@ class NodeResult:
 
     @property
     def name(self) -> str:
-        return self.unique_id.split(".")[-1] if self.kind != "test" else self.unique_id.split(".")[2]
+        """The node's name: `model.<project>.<name>[.v<N>]` -> name (a versioned model's
+        version is `version`), `test.<project>.<name>.<hash>` -> name, unit tests by their own name."""
+        parts = self.unique_id.split(".")
+        return parts[-1] if self.kind == "unit_test" else parts[2]
+
+    @property
+    def version(self) -> str | None:
+        """`v2` for `model.<project>.<name>.v2`; None for an unversioned node."""
+        parts = self.unique_id.split(".")
+        return parts[3] if self.kind == "model" and len(parts) > 3 else None
 
     @property
     def failed(self) -> bool:
@@ -153,8 +162,12 @@ class DbtRun:
         return [n for n in self.nodes if n.failed]
 
     def model_times(self) -> dict[str, float]:
-        """Execution time per model (s), from run_results.json."""
-        return {n.name: n.execution_time_s for n in self.nodes if n.kind == "model"}
+        """Execution time per model (s), from run_results.json; a model's versions are summed."""
+        out: dict[str, float] = {}
+        for n in self.nodes:
+            if n.kind == "model":
+                out[n.name] = out.get(n.name, 0.0) + n.execution_time_s
+        return out
 
     def tail(self, lines: int = 25) -> str:
         return "\n".join(self.output.splitlines()[-lines:])
