@@ -25,10 +25,10 @@ from pathlib import Path
 
 import duckdb
 
-from starlab.events.files import write_dimensions, write_lake_events
+from starlab.events.files import write_dimensions
 from starlab.events.generator import Generator, GeneratorConfig
 from starlab.events.model import Event
-from starlab.lake.events import add_data_files, bulk_dir, events_sql
+from starlab.lake.events import add_data_files, bulk_dir, events_sql, write_lake_events
 from starlab.settings import Settings
 
 DAY_MS = 86_400_000

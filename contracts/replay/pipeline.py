@@ -252,8 +252,8 @@ def land_events(settings: Settings, interval: date) -> LandedRange:
     from contracts.validate.topics import Registry
     from starlab.atomic import write_json_atomic
     from starlab.cdc.serde import unwire
-    from starlab.events.files import write_lake_events
     from starlab.events.model import Event, schema_str
+    from starlab.lake.events import write_lake_events
 
     task = STREAM_TASK
     start, end = _plan(settings, interval)

@@ -15,9 +15,8 @@ import httpx
 
 from rankings.errors import DQGateError, RankingsError
 from rankings.publish.publisher import Publisher
-from starlab.events.files import write_lake_events
 from starlab.events.model import Event
-from starlab.lake.events import delete_events_with_prefix
+from starlab.lake.events import delete_events_with_prefix, write_lake_events
 from starlab.settings import Settings
 
 INJECTED_PREFIX = "inject-collapse-"

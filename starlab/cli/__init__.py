@@ -125,8 +125,9 @@ def generate(
     run: str = typer.Option("", help="Run name (folder under data/raw); default seed-events."),
 ) -> None:
     """Generate engagement events with known defects and a ground-truth manifest."""
-    from starlab.events.files import generate_to_files, write_dimensions
+    from starlab.events.files import write_dimensions
     from starlab.events.generator import Generator, GeneratorConfig
+    from starlab.lake.events import generate_to_files
 
     settings = get_settings()
     cfg = GeneratorConfig(

@@ -1,11 +1,13 @@
-"""Outputs of the generator: the raw edge log, the lake's events table, dimensions.
+"""File outputs of the generator: the raw edge log, events as Arrow, dimensions.
 
 Layout under `<data_dir>` (dbt's sources read the lake part):
 
     raw/<run>/events.jsonl           every emission, malformed ones included
     raw/<run>/manifest.json          the ground truth
-    lake/warehouse/lake/events/      the Iceberg events table (starlab.lake), valid events
     lake/dims/items.parquet, lake/dims/users.parquet
+
+The events themselves go to the lake's Iceberg table (`starlab.lake.events`:
+`write_lake_events`, `generate_to_files`).
 
 The lake holds what the edge accepted (duplicates included, as a collector
 writing at-least-once would); staging in dbt deduplicates on event_id.
@@ -19,9 +21,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from starlab.events.generator import Emission, Generator, Item, User
+from starlab.events.generator import Emission, Item, User
 from starlab.events.model import Event
-from starlab.settings import Settings
 
 EVENT_ARROW_SCHEMA = pa.schema(
     [
@@ -58,16 +59,6 @@ def events_table(events: Iterable[Event]) -> pa.Table:
     return pa.Table.from_pydict(cols, schema=EVENT_ARROW_SCHEMA)
 
 
-def write_lake_events(events: Iterable[Event], settings: Settings, batch_id: str | None = None) -> int:
-    """Append events to the lake's events table (one Iceberg commit); returns rows appended.
-
-    A `batch_id` makes the write idempotent: a batch already committed is skipped.
-    """
-    from starlab.lake.events import append_events
-
-    return append_events(settings, events_table(events), batch_id)
-
-
 def write_dimensions(items: list[Item], users: list[User], lake_dir: Path) -> None:
     dims = lake_dir / "dims"
     dims.mkdir(parents=True, exist_ok=True)
@@ -93,15 +84,3 @@ def write_dimensions(items: list[Item], users: list[User], lake_dir: Path) -> No
         ),
         dims / "users.parquet",
     )
-
-
-def generate_to_files(gen: Generator, settings: Settings, run: str, lake: bool = True) -> Path:
-    """Run the generator into the raw log (+ the lake's events table and dims); returns the run dir."""
-    run_dir = settings.data_dir / "raw" / run
-    emissions = list(gen.emissions())
-    write_jsonl(emissions, run_dir / "events.jsonl")
-    gen.manifest.write(run_dir / "manifest.json")
-    if lake:
-        write_lake_events((e.event for e in emissions if e.event is not None), settings, batch_id=run)
-        write_dimensions(gen.items, gen.users, settings.lake_dir)
-    return run_dir

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,9 @@ from pyiceberg.types import (
     TimestamptzType,
 )
 
+from starlab.events.files import events_table, write_dimensions, write_jsonl
+from starlab.events.generator import Generator
+from starlab.events.model import Event
 from starlab.flink.ddl import event_columns
 from starlab.lake.catalog import open_catalog
 from starlab.lake.errors import LakeConfigError
@@ -301,6 +305,26 @@ def evolve_to_contract(settings: Settings, schema_text: str) -> Evolution:
     )
 
 
+def write_lake_events(events: Iterable[Event], settings: Settings, batch_id: str | None = None) -> int:
+    """Append events to the lake's events table (one Iceberg commit); returns rows appended.
+
+    A `batch_id` makes the write idempotent: a batch already committed is skipped.
+    """
+    return append_events(settings, events_table(events), batch_id)
+
+
+def generate_to_files(gen: Generator, settings: Settings, run: str, lake: bool = True) -> Path:
+    """Run the generator into the raw log (+ the lake's events table and dims); returns the run dir."""
+    run_dir = settings.data_dir / "raw" / run
+    emissions = list(gen.emissions())
+    write_jsonl(emissions, run_dir / "events.jsonl")
+    gen.manifest.write(run_dir / "manifest.json")
+    if lake:
+        write_lake_events((e.event for e in emissions if e.event is not None), settings, batch_id=run)
+        write_dimensions(gen.items, gen.users, settings.lake_dir)
+    return run_dir
+
+
 def bulk_dir(settings: Settings, tag: str) -> Path:
     """An empty directory inside the table's data location for a bulk writer's Parquet files.
 
@@ -346,7 +370,9 @@ __all__ = [
     "events_sql",
     "events_state",
     "evolve_to_contract",
+    "generate_to_files",
     "reset_events_table",
     "table_identifier",
     "to_table_rows",
+    "write_lake_events",
 ]

@@ -90,9 +90,8 @@ def m(maintained: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def maintained(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    from starlab.events.files import write_lake_events
     from starlab.events.generator import Generator, GeneratorConfig
-    from starlab.lake.events import ensure_events_table, events_state
+    from starlab.lake.events import ensure_events_table, events_state, write_lake_events
     from starlab.lake.maintenance import disk_files
 
     manager.up(stack, ["airflow", "flink"], progress=lambda m: None)  # idempotent

@@ -35,10 +35,9 @@ import pandas as pd
 import pytest
 
 from starlab.dbt import READS_DATA, pin_lake
-from starlab.events.files import generate_to_files, write_lake_events
 from starlab.events.generator import Generator, GeneratorConfig, Manifest
 from starlab.events.model import Event
-from starlab.lake.events import events_sql
+from starlab.lake.events import events_sql, generate_to_files, write_lake_events
 from starlab.settings import Settings
 
 pytestmark = pytest.mark.integration

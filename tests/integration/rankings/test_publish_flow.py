@@ -32,9 +32,8 @@ from rankings.publish.results import CycleResult, RollbackResult
 from rankings.publish.state import BuildStatus, Color
 from rankings.publish.warehouse import live_view_color
 from rankings.synth import generate_recent
-from starlab.events.files import write_lake_events
 from starlab.events.model import Event
-from starlab.lake.events import delete_events_with_prefix
+from starlab.lake.events import delete_events_with_prefix, write_lake_events
 
 pytestmark = pytest.mark.integration
 

@@ -38,11 +38,8 @@ SCRIPT = [
 ]
 
 
-@pytest.fixture
-def scripted(isolated: Settings, tmp_path) -> Settings:
-    s = isolated.model_copy(
-        update={"kafka_partitions": 1, "data_dir": tmp_path / "data", "duckdb_path": tmp_path / "w.duckdb"}
-    )
+def run_scripted(s: Settings) -> Settings:
+    """Produce SCRIPT to `s`'s topics and run the job over it, bounded, to its end."""
     ensure_topics(s, stream_topics(s))  # the job's late and metrics sinks write to them
     with EdgeProducer(s) as producer:
         for e in SCRIPT:
@@ -58,3 +55,11 @@ def scripted(isolated: Settings, tmp_path) -> Settings:
     job.start()
     job.wait_finished(timeout_s=240)
     return s
+
+
+@pytest.fixture
+def scripted(isolated: Settings, tmp_path) -> Settings:
+    s = isolated.model_copy(
+        update={"kafka_partitions": 1, "data_dir": tmp_path / "data", "duckdb_path": tmp_path / "w.duckdb"}
+    )
+    return run_scripted(s)

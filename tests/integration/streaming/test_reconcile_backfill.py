@@ -6,9 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from starlab.events.files import write_lake_events
 from starlab.events.model import Event
-from starlab.lake.events import events_state
+from starlab.lake.events import events_state, write_lake_events
 from starlab.settings import Settings
 from streaming.reconcile import backfill, reconcile
 from streaming.verify import read_metrics

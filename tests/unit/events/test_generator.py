@@ -9,10 +9,9 @@ import duckdb
 import pytest
 
 from starlab.errors import ConfigError
-from starlab.events.files import generate_to_files
 from starlab.events.generator import Generator, GeneratorConfig, Manifest
 from starlab.events.model import ALLOWED_LATENESS_MS, ContractViolation, parse_event
-from starlab.lake.events import events_sql
+from starlab.lake.events import events_sql, generate_to_files
 from starlab.settings import Settings
 
 CFG = GeneratorConfig(

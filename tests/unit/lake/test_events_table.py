@@ -8,7 +8,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from starlab.events.files import write_lake_events
 from starlab.events.generator import Generator, GeneratorConfig
 from starlab.events.model import Event, schema_str
 from starlab.lake.catalog import catalog_address, flink_catalog_ddl, flink_catalog_options
@@ -20,6 +19,7 @@ from starlab.lake.events import (
     events_sql,
     events_state,
     evolve_to_contract,
+    write_lake_events,
 )
 from starlab.lake.read import pinned_snapshot, register_view
 from starlab.settings import Settings
