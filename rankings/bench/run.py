@@ -31,6 +31,7 @@ from rankings.settings import RankingsSettings
 from rankings.synth import generate_recent, newest_ingest
 from starlab.atomic import write_json_atomic
 from starlab.evidence import jsonable, latest_dir
+from starlab.lake.events import events_sql
 from starlab.metrics import duplicate_rate
 from starlab.settings import Settings
 
@@ -103,13 +104,13 @@ def new_arrivals(settings: Settings, events: int, minutes: float = 60.0) -> Arri
     return Arrivals(part=tag, rows=g.rows, newest_ingest_at=g.newest_ingest_at.isoformat())
 
 
-def lake_input_stats(lake_dir: Path) -> LakeInput:
+def lake_input_stats(settings: Settings) -> LakeInput:
+    """Rows and distinct event ids of the lake's events table at its current snapshot."""
+    sql, _ = events_sql(settings)
     con = duckdb.connect()
     try:
         con.execute("set enable_progress_bar = false")
-        res = con.execute(
-            f"select count(*), count(distinct event_id) from read_parquet('{lake_dir}/events/*/part-*')"
-        ).fetchone()
+        res = con.execute(f"select count(*), count(distinct event_id) from ({sql})").fetchone()
     finally:
         con.close()
     rows, distinct = (int(res[0]), int(res[1])) if res else (0, 0)
@@ -222,7 +223,7 @@ def run_bench(
         concurrency=concurrency,
         arrivals=came,
         flip=flip,
-        lake_input=lake_input_stats(settings.lake_dir),
+        lake_input=lake_input_stats(settings),
         changes=changes,
         injected=injected,
         rollback=rb,
