@@ -49,7 +49,7 @@ from starlab.events.model import Event
 from starlab.flink.ddl import event_columns
 from starlab.lake.catalog import open_catalog
 from starlab.lake.errors import LakeConfigError
-from starlab.lake.read import TableState, scan_sql, table_state
+from starlab.lake.read import TableState, local_path, scan_sql, table_state
 from starlab.settings import Settings
 
 EVENTS_TABLE = "events"
@@ -147,7 +147,7 @@ def reset_events_table(settings: Settings) -> Table:
     try:
         location = catalog.load_table(ident).location()
         catalog.drop_table(ident)
-        shutil.rmtree(location.removeprefix("file://"), ignore_errors=True)
+        shutil.rmtree(local_path(location), ignore_errors=True)
     except NoSuchTableError:
         pass
     return ensure_events_table(settings, catalog)
@@ -335,7 +335,7 @@ def bulk_dir(settings: Settings, tag: str) -> Path:
     import shutil
 
     table = ensure_events_table(settings)
-    out = Path(table.location().removeprefix("file://")) / "data" / f"bulk-{tag}"
+    out = Path(local_path(table.location())) / "data" / f"bulk-{tag}"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     return out

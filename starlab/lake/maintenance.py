@@ -32,7 +32,7 @@ from starlab.lake.catalog import CATALOG_NAME, flink_catalog_options
 from starlab.lake.errors import LakeConfigError, MaintenanceError
 from starlab.lake.events import ensure_events_table, table_identifier
 from starlab.lake.maintain_main import MARK_RESULT
-from starlab.lake.read import TableState, table_state
+from starlab.lake.read import TableState, local_path, table_state
 from starlab.settings import ROOT, Settings
 from starlab.stack import prereqs
 
@@ -99,7 +99,7 @@ class MaintenanceResult:
 
 
 def disk_files(location: str) -> DiskFiles:
-    data = Path(location.removeprefix("file://")) / "data"
+    data = Path(local_path(location)) / "data"
     files = [p for p in data.rglob("*.parquet")] if data.is_dir() else []
     return DiskFiles(len(files), sum(p.stat().st_size for p in files))
 

@@ -119,7 +119,7 @@ def table_state(table: Table, snapshot_id: int | None = None) -> TableState:
         part = "/".join(_partition_text(f.partition[i], t) for i, t in enumerate(part_types))
         files.append(
             DataFile(
-                path=f.file_path.removeprefix("file://"),
+                path=local_path(f.file_path),
                 partition=part,
                 rows=f.record_count,
                 bytes=f.file_size_in_bytes,
@@ -127,6 +127,15 @@ def table_state(table: Table, snapshot_id: int | None = None) -> TableState:
         )
     committed = datetime.fromtimestamp(snap.timestamp_ms / 1000, UTC)
     return TableState(name, snap.snapshot_id, committed, len(table.snapshots()), tuple(files))
+
+
+def local_path(uri: str) -> str:
+    """A data file's local path from its URI: PyIceberg writes `file:///abs`, Iceberg's Java
+    actions (Hadoop's file system) `file:/abs`."""
+    for prefix in ("file://", "file:"):
+        if uri.startswith(prefix):
+            return uri[len(prefix) :]
+    return uri
 
 
 def _partition_text(value: object, field_type: IcebergType) -> str:
@@ -203,6 +212,7 @@ __all__ = [
     "DataFile",
     "TableState",
     "duckdb_columns",
+    "local_path",
     "pinned_snapshot",
     "register_view",
     "scan_sql",

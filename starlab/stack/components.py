@@ -558,7 +558,10 @@ class Postgres(ServiceComponent):
         """
         lake = self.settings.lake_catalog
         data = str(self.data.resolve())
-        single = [*run_as, str(self._bin / "postgres"), "--single", "-D", data, "postgres"]
+        # The server's own settings: with the default wal_level, a cluster that already
+        # has Debezium's logical slot refuses to start, single-user mode included.
+        flags = [arg for key, value in POSTGRES_SETTINGS for arg in ("-c", f"{key}={value}")]
+        single = [*run_as, str(self._bin / "postgres"), "--single", "-D", data, *flags, "postgres"]
         self._run_step(
             single,
             f"CREATE ROLE {_sql_ident(lake.user)} LOGIN PASSWORD {_sql_literal(lake.password)};\n"

@@ -93,6 +93,7 @@ def maintained(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> dic
     from starlab.events.generator import Generator, GeneratorConfig
     from starlab.lake.events import ensure_events_table, events_state, write_lake_events
     from starlab.lake.maintenance import disk_files
+    from starlab.lake.read import local_path
 
     manager.up(stack, ["airflow", "flink"], progress=lambda m: None)  # idempotent
     data = tmp_path_factory.mktemp("lake_maintenance") / "data"
@@ -114,7 +115,7 @@ def maintained(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> dic
     r["second"] = _run(env, "2026-12-02")
     r["after_second"], r["rows_after_second"] = events_state(settings), _rows(settings)
     r["disk_after_second"] = disk_files(table.location())
-    r["disk_paths"] = {str(p) for p in Path(table.location().removeprefix("file://")).rglob("*.parquet")}
+    r["disk_paths"] = {str(p) for p in Path(local_path(table.location())).rglob("*.parquet")}
     return r
 
 
