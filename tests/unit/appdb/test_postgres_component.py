@@ -119,3 +119,26 @@ def test_the_cluster_moves_out_of_a_home_others_cannot_reach(tmp_path: Path) -> 
             assert postgres_dir(home, run_as_other_user=True) == home / "postgres"
     finally:
         closed.chmod(0o755)
+
+
+def test_the_lake_role_is_created_in_single_user_mode_with_the_servers_wal_level(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A cluster that already has Debezium's logical slot refuses to start with the
+    # default wal_level, single-user mode included: the step must pass the server's flags.
+    monkeypatch.setattr(prereqs.os, "geteuid", lambda: 1000)
+    pg = Postgres(Settings(home=tmp_path))
+    pg._bin = Path("/usr/lib/postgresql/15/bin")
+    pg.data.mkdir(parents=True)
+    calls: list[tuple[list[str], str | None]] = []
+    monkeypatch.setattr(
+        Postgres, "_run_step", staticmethod(lambda argv, stdin, *a, **kw: calls.append((argv, stdin)))
+    )
+    pg._create_lake_catalog_db([])
+    ((argv, stdin),) = calls
+    assert argv[argv.index("--single") :][-1] == "postgres"
+    assert _flags(argv)["wal_level"] == "logical"
+    assert (
+        stdin is not None and 'CREATE ROLE "lake"' in stdin and 'CREATE DATABASE "lake" OWNER "lake"' in stdin
+    )
+    assert (pg.data / "starlab-lake-catalog").exists()  # not again on the next start
