@@ -22,6 +22,7 @@ day and at least 20 snapshots) so a restore can still find it.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from dataclasses import dataclass
@@ -142,7 +143,7 @@ def maintain(settings: Settings, options: MaintenanceOptions, timeout_s: float =
             text=True,
             timeout=timeout_s,
             cwd=ROOT,
-            env={**_env(), "HADOOP_CLASSPATH": ":".join(classpath)},
+            env={**os.environ, "HADOOP_CLASSPATH": ":".join(classpath)},
         )
     except subprocess.TimeoutExpired:
         raise MaintenanceError(f"table maintenance ran longer than {timeout_s:.0f} s") from None
@@ -168,12 +169,6 @@ def maintain(settings: Settings, options: MaintenanceOptions, timeout_s: float =
         expired_snapshots=int(done.get("expired_snapshots", 0)),
         seconds=seconds,
     )
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    return dict(os.environ)
 
 
 __all__ = ["DiskFiles", "MaintenanceOptions", "MaintenanceResult", "disk_files", "maintain"]
