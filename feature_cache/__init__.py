@@ -17,4 +17,6 @@ STORY = Story(
     order=40,
     cli="feature_cache.cli:app",
     demo="feature_cache.demo:run_demo",
+    slo="feature_cache/slo.yaml",
+    dashboard="feature_cache.dashboard:DASHBOARD",
 )

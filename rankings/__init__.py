@@ -27,4 +27,6 @@ STORY = Story(
     order=30,
     cli="rankings.cli:app",
     demo="rankings.demo:run_demo",
+    slo="rankings/slo.yaml",
+    dashboard="rankings.dashboard:DASHBOARD",
 )

@@ -140,6 +140,33 @@ class Settings(BaseSettings):
         url = self.lake_catalog_url or ""
         return _address(url if url.startswith("postgresql") else LAKE_CATALOG_POSTGRES_URL, "lake")
 
+    # --- observability: Prometheus, Alertmanager, exporters (issue 11) --------
+    # Ports are all on 127.0.0.1 and none is the distribution default, so a
+    # Debian-started Prometheus (9090) or Alertmanager (9093, which is also
+    # Kafka's controller port here) never collides.
+    prometheus_url: str = "http://127.0.0.1:9190"
+    """Prometheus' HTTP API and classic UI (`/classic/graph`)."""
+    alertmanager_url: str = "http://127.0.0.1:9193"
+    alert_receiver_url: str = "http://127.0.0.1:9195"
+    """starlab's webhook receiver: Alertmanager posts every notification here."""
+    scrape_interval_s: int = 1
+    """Scrape and rule-evaluation interval. 1 s, not Prometheus' usual 15 s: a demo's stall
+    lasts 30 s, and an SLO alert with a `for` of seconds needs samples every second."""
+    slo_time_scale: float = 1.0
+    """Divides every SLO window, `for` and `keep_firing_for` (60 turns the SRE workbook's
+    1h/5m and 6h/30m burn-rate pairs into 1m/5s and 6m/30s for a demo of minutes)."""
+    kafka_jmx_port: int = 9404
+    """The JMX exporter java agent inside the broker's JVM."""
+    lag_exporter_port: int = 9309
+    redis_exporter_port: int = 9122
+    postgres_exporter_port: int = 9188
+    flink_metrics_ports: str = "9250-9259"
+    """Flink's Prometheus reporter: each job process takes the first free port of the range,
+    and Prometheus scrapes the whole range (a closed port is a target that is down)."""
+    process_metrics_ports: str = "9280-9299"
+    """Short-lived Python processes (stream harness, producer, materializer, APIs) serve
+    `/metrics` on the first free port here and announce it to Prometheus by file_sd."""
+
     # --- derived paths ------------------------------------------------------
     @property
     def lake_dir(self) -> Path:
@@ -158,6 +185,16 @@ class Settings(BaseSettings):
     @property
     def logs_dir(self) -> Path:
         return self.home / "logs"
+
+    @property
+    def prometheus_dir(self) -> Path:
+        """Prometheus' config, rules, file_sd targets and TSDB."""
+        return self.home / "prometheus"
+
+    @property
+    def alerts_log(self) -> Path:
+        """Every notification the webhook receiver got, one JSON object per line."""
+        return self.home / "alerts" / "alerts.jsonl"
 
     @property
     def run_dir(self) -> Path:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import typer
 
     from starlab.evidence import Claim
+    from starlab.observability.dashboard import Dashboard
     from starlab.settings import Settings
 
 __all__ = ["ENTRY_POINT_GROUP", "DemoContext", "DemoOutcome", "DemoStep", "Story", "by_name", "registered"]
@@ -86,12 +87,21 @@ class Story:
     """"module:attribute" of its `typer.Typer` group, or None for no commands."""
     demo: str | None = None
     """"module:attribute" of its `DemoStep`, or None if it has no demo step."""
+    slo: str | None = None
+    """Repo-relative path of its SLO file (starlab/observability/slo.py): `starlab up`
+    renders it into Prometheus alerting and recording rules."""
+    dashboard: str | None = None
+    """"module:attribute" of its `Dashboard` (starlab/observability/dashboard.py): the
+    panels `starlab dashboards` draws from Prometheus over a run."""
 
     def load_cli(self) -> typer.Typer | None:
         return cast("typer.Typer", _resolve(self.cli)) if self.cli else None
 
     def load_demo(self) -> DemoStep | None:
         return cast(DemoStep, _resolve(self.demo)) if self.demo else None
+
+    def load_dashboard(self) -> Dashboard | None:
+        return cast("Dashboard", _resolve(self.dashboard)) if self.dashboard else None
 
 
 def _resolve(ref: str) -> object:

@@ -23,4 +23,6 @@ STORY = Story(
     order=20,
     cli="streaming.cli:app",
     demo="streaming.demo:run_demo",
+    slo="streaming/slo.yaml",
+    dashboard="streaming.dashboard:DASHBOARD",
 )

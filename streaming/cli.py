@@ -39,20 +39,24 @@ def run(
     record: bool = typer.Option(True, help="Record the claims in the evidence report."),
 ) -> None:
     """Produce live events, run the Flink job, inject faults, verify every output."""
+    from streaming.alerts import run_rules
     from streaming.evidence import STORY, claims_from_run
     from streaming.scenario import Fault, RunOptions, run_stream
-    from streaming.slo import load_rules
 
-    overrides = {}
+    alert_rules = None
     if freshness_alert_s is not None:
-        overrides["FreshnessSLOBreach"] = {"threshold": freshness_alert_s, "for_s": 3, "clear_for_s": 8}
+        # a copy of the shipped freshness alert on this run only, with seconds-long margins
+        alert_rules = run_rules(
+            {"FreshnessSLOBreach": {"threshold": freshness_alert_s, "for_s": 3, "keep_firing_for_s": 8}},
+            warmup_s=20,
+        )
     opts = RunOptions(
         events=events,
         rate=rate,
         checkpoint_interval_ms=checkpoint_ms,
         delivery_guarantee=guarantee,
         faults=[Fault.parse(f) for f in fault],
-        rules=load_rules(overrides=overrides),
+        alert_rules=alert_rules,
     )
     settings = get_settings()
     result = run_stream(settings, opts, progress=lambda m: console.print(f"· {m}"))

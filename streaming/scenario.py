@@ -20,7 +20,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
 
 from starlab.events.generator import Generator, GeneratorConfig, Manifest
 from starlab.events.model import ALLOWED_LATENESS_MS
@@ -28,11 +29,12 @@ from starlab.events.producer import EdgeProducer
 from starlab.kafka_io import delete_topics, ensure_topics
 from starlab.lake.events import reset_events_table
 from starlab.metrics import LatencySummary
+from starlab.observability.live import alerts_for, installed_rules, prometheus_ready
 from starlab.settings import Settings
 from starlab.stack.components import Kafka
 from streaming.errors import CatchUpTimeout, FaultInjectionError, JobError, StreamConfigError
 from streaming.job import FlinkJob, JobOptions
-from streaming.slo import Rule, SloMonitor, load_rules
+from streaming.telemetry import StreamTelemetry
 from streaming.topics import stream_topics
 from streaming.verify import VerifyReport, verify
 
@@ -62,6 +64,15 @@ class Fault:
         return fault
 
 
+@dataclass(frozen=True)
+class FaultWindow:
+    """When a fault began and ended (wall clock): where a dashboard draws its marks."""
+
+    kind: str
+    started_at: float
+    ended_at: float
+
+
 @dataclass
 class RunOptions:
     events: int = 20_000
@@ -73,10 +84,10 @@ class RunOptions:
     lateness_ms: int = ALLOWED_LATENESS_MS
     late_rate: float = 0.01
     faults: list[Fault] = field(default_factory=list)
-    rules: list[Rule] | None = None
+    alert_rules: Callable[[str, str], str] | None = None
+    """Prometheus rules for this run only, given (run id, consumer group): installed beside
+    the shipped ones for the run's duration (a test's or a demo's compressed SLOs)."""
     catch_up_timeout_s: float = 300.0
-    alert_warmup_s: float = 0.0
-    """Seconds of committed output before alert rules are evaluated (`SloMonitor.warmup_s`)."""
     verify_retries: int = 5
     """Re-reads while the last files and transactions land; 0 when the run is
     expected to differ from the 10-minute ground truth (other lateness)."""
@@ -94,7 +105,11 @@ class RunResult:
     freshness_max_s: float | None
     max_lag: int
     alerts: list[dict[str, object]]
+    """The receiver's records for this run (AlertRecord fields), oldest first."""
+    input_ended_at: float
+    """Wall-clock time the producer sent its last record."""
     faults_done: list[str]
+    fault_windows: list[FaultWindow]
     restored_from: list[str]
     options: RunOptions
 
@@ -142,126 +157,144 @@ def run_stream(settings: Settings, opts: RunOptions, progress: Progress = print)
     ensure_topics(settings, stream_topics(settings))
     producer = EdgeProducer(settings)
     progress(f"run {run_id}: starting the Flink job (checkpoints every {opts.checkpoint_interval_ms} ms)")
-    job.start()
-    job.wait_ready()
-    monitor = SloMonitor(
-        settings,
-        group=job.options.group_id,
-        rules=opts.rules or load_rules(),
-        log_path=settings.logs_dir / f"alerts-{run_id}.jsonl",
-        warmup_s=opts.alert_warmup_s,
-    ).start()
+    observed = prometheus_ready(settings)
+    if not observed:
+        if opts.alert_rules is not None:
+            raise StreamConfigError(
+                f"this run has alert rules but Prometheus is not answering at {settings.prometheus_url}; "
+                "`starlab up` starts it"
+            )
+        progress("Prometheus is not running: no SLO alerts for this run (`starlab up` starts it)")
+    with ExitStack() as scope:  # the run's own rules leave Prometheus however the run ends
+        group = job.options.group_id
+        if opts.alert_rules is not None:
+            scope.enter_context(installed_rules(settings, run_id, opts.alert_rules(run_id, group)))
+        run_started = time.time()
+        job.start()
+        job.wait_ready()
+        monitor = StreamTelemetry(settings, run_id=run_id, group=group).start()
 
-    cfg = GeneratorConfig(
-        seed=opts.seed,
-        events=opts.events,
-        start_ms=int(time.time() * 1000),
-        rate_per_s=opts.rate,
-        late_rate=opts.late_rate,
-    )
-    gen = Generator(cfg)
-    emissions = list(gen.emissions())  # ground truth is complete before we start
-    total = len(emissions)
-    faults = sorted(opts.faults, key=lambda f: f.at)
-    faults_done: list[str] = []
-    restored: list[str] = []
-    fault_threads: list[threading.Thread] = []
-    errors: list[BaseException] = []
+        cfg = GeneratorConfig(
+            seed=opts.seed,
+            events=opts.events,
+            start_ms=int(time.time() * 1000),
+            rate_per_s=opts.rate,
+            late_rate=opts.late_rate,
+        )
+        gen = Generator(cfg)
+        emissions = list(gen.emissions())  # ground truth is complete before we start
+        total = len(emissions)
+        faults = sorted(opts.faults, key=lambda f: f.at)
+        faults_done: list[str] = []
+        fault_windows: list[FaultWindow] = []
+        restored: list[str] = []
+        fault_threads: list[threading.Thread] = []
+        errors: list[BaseException] = []
 
-    def inject(f: Fault) -> None:
-        try:
-            t0 = time.monotonic()
-            if f.kind == "kill-job":
-                job.kill()
-                ckpt = job.latest_checkpoint()
-                job.start(restore=True)
-                restored.append(str(ckpt))
-            elif f.kind == "kill-broker":
-                broker = Kafka(settings)
-                broker.proc.kill()
-                time.sleep(2)
-                broker.start()
-            elif f.kind == "stall":
-                _signal_job(job, signal.SIGSTOP)
-                time.sleep(f.duration_s)
-                _signal_job(job, signal.SIGCONT)
-            faults_done.append(f"{f.kind}@{f.at} took {time.monotonic() - t0:.1f}s")
-            progress(f"fault {f.kind}@{f.at} done in {time.monotonic() - t0:.1f}s")
-        except BaseException as exc:  # surfaced after the run
-            errors.append(exc)
+        def inject(f: Fault) -> None:
+            try:
+                t0, wall0 = time.monotonic(), time.time()
+                if f.kind == "kill-job":
+                    job.kill()
+                    ckpt = job.latest_checkpoint()
+                    job.start(restore=True)
+                    restored.append(str(ckpt))
+                elif f.kind == "kill-broker":
+                    broker = Kafka(settings)
+                    broker.proc.kill()
+                    time.sleep(2)
+                    broker.start()
+                elif f.kind == "stall":
+                    _signal_job(job, signal.SIGSTOP)
+                    time.sleep(f.duration_s)
+                    _signal_job(job, signal.SIGCONT)
+                faults_done.append(f"{f.kind}@{f.at} took {time.monotonic() - t0:.1f}s")
+                fault_windows.append(FaultWindow(f.kind, wall0, time.time()))
+                progress(f"fault {f.kind}@{f.at} done in {time.monotonic() - t0:.1f}s")
+            except BaseException as exc:  # surfaced after the run
+                errors.append(exc)
 
-    t_start = time.monotonic()
-    for i, emission in enumerate(emissions):
-        # Real-time pacing: emission i is due at t_start + i / rate.
-        due = t_start + i / opts.rate
-        delay = due - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        while faults and i >= faults[0].at * total:
-            f = faults.pop(0)
-            progress(f"fault {f.kind}@{f.at} at record {i:,}")
-            th = threading.Thread(target=inject, args=(f,), daemon=True)
-            th.start()
-            fault_threads.append(th)
-        producer.send(emission.raw)
-        if i and i % 50_000 == 0:
-            progress(f"{i:,}/{total:,} records sent")
-    stats = producer.flush(timeout_s=120)
-    produce_s = time.monotonic() - t_start
-    produce_end_wall = time.time()
-    monitor.alerting = False  # the input has ended; staleness from here on is by design
-    for th in fault_threads:
-        th.join(timeout=180)
-    if errors:
-        job.stop()
-        monitor.stop()
-        raise FaultInjectionError(f"fault injection failed: {errors[0]}")
-    if stats.delivery_failures:
-        progress(f"WARNING: {stats.delivery_failures} delivery failures {dict(stats.failure_errors)}")
-    progress(f"produced {total:,} records in {produce_s:.1f}s; waiting for the job to catch up")
+        t_start = time.monotonic()
+        for i, emission in enumerate(emissions):
+            # Real-time pacing: emission i is due at t_start + i / rate.
+            due = t_start + i / opts.rate
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            while faults and i >= faults[0].at * total:
+                f = faults.pop(0)
+                progress(f"fault {f.kind}@{f.at} at record {i:,}")
+                th = threading.Thread(target=inject, args=(f,), daemon=True)
+                th.start()
+                fault_threads.append(th)
+            producer.send(emission.raw)
+            if i and i % 50_000 == 0:
+                progress(f"{i:,}/{total:,} records sent")
+        stats = producer.flush(timeout_s=120)
+        produce_s = time.monotonic() - t_start
+        produce_end_wall = time.time()
+        monitor.stop_exporting()  # the input has ended; staleness from here on is by design
+        for th in fault_threads:
+            th.join(timeout=180)
+        if errors:
+            job.stop()
+            monitor.stop()
+            raise FaultInjectionError(f"fault injection failed: {errors[0]}")
+        if stats.delivery_failures:
+            progress(f"WARNING: {stats.delivery_failures} delivery failures {dict(stats.failure_errors)}")
+        progress(f"produced {total:,} records in {produce_s:.1f}s; waiting for the job to catch up")
 
-    deadline = time.monotonic() + opts.catch_up_timeout_s
-    while True:
-        s = monitor.samples[-1] if monitor.samples else None
-        if s is not None and s.consumer_lag == 0 and s.at > time.time() - 2:
-            break
-        if not job.running():
-            raise JobError(f"the Flink job died; see {job.proc.log_file}")
-        if time.monotonic() > deadline:
-            raise CatchUpTimeout(f"job did not catch up within {opts.catch_up_timeout_s:.0f}s (lag {s})")
-        time.sleep(1)
-    # Offsets are committed when a checkpoint completes; the same checkpoint
-    # commits the output transactions. One more interval for the last files.
-    time.sleep(opts.checkpoint_interval_ms / 1000 + 2)
-    report = verify(settings, gen.manifest)
-    for _ in range(opts.verify_retries):
-        if report.ok:
-            break
-        time.sleep(opts.checkpoint_interval_ms / 1000)
+        deadline = time.monotonic() + opts.catch_up_timeout_s
+        while True:
+            s = monitor.samples[-1] if monitor.samples else None
+            if s is not None and s.consumer_lag == 0 and s.at > time.time() - 2:
+                break
+            if not job.running():
+                raise JobError(f"the Flink job died; see {job.proc.log_file}")
+            if time.monotonic() > deadline:
+                raise CatchUpTimeout(f"job did not catch up within {opts.catch_up_timeout_s:.0f}s (lag {s})")
+            time.sleep(1)
+        # Offsets are committed when a checkpoint completes; the same checkpoint
+        # commits the output transactions. One more interval for the last files.
+        time.sleep(opts.checkpoint_interval_ms / 1000 + 2)
         report = verify(settings, gen.manifest)
-    monitor.stop()
-    job.stop()
+        for _ in range(opts.verify_retries):
+            if report.ok:
+                break
+            time.sleep(opts.checkpoint_interval_ms / 1000)
+            report = verify(settings, gen.manifest)
+        monitor.stop()
+        job.stop()
+        # What Prometheus raised for this run, as the receiver got it: freshness is
+        # evaluated per run, lag per consumer group (each run has its own).
+        seen = {(a.status, a.fingerprint) for a in alerts_for(settings, run_started, run=run_id)}
+        alerts = alerts_for(settings, run_started, run=run_id) + [
+            a for a in alerts_for(settings, run_started, group=group) if (a.status, a.fingerprint) not in seen
+        ]
+        alerts.sort(key=lambda a: a.received_at)
 
-    # Freshness while data flows: once the producer stops, "now - newest event"
-    # grows by definition and says nothing about the pipeline.
-    window_end = produce_end_wall + opts.checkpoint_interval_ms / 1000
-    fresh = [x.freshness_s for x in monitor.samples if x.freshness_s is not None and x.at <= window_end]
-    from starlab.metrics import percentile
+        # Freshness while data flows: once the producer stops, "now - newest event"
+        # grows by definition and says nothing about the pipeline.
+        window_end = produce_end_wall + opts.checkpoint_interval_ms / 1000
+        fresh = [x.freshness_s for x in monitor.samples if x.freshness_s is not None and x.at <= window_end]
+        from starlab.metrics import percentile
 
-    return RunResult(
-        run_id=run_id,
-        manifest=gen.manifest,
-        report=report,
-        produce_s=produce_s,
-        produced_per_s=total / produce_s,
-        latency_ms=LatencySummary.from_samples(monitor.latencies_ms, unit="ms")
-        if monitor.latencies_ms
-        else None,
-        freshness_p95_s=percentile(fresh, 95) if fresh else None,
-        freshness_max_s=max(fresh) if fresh else None,
-        max_lag=max((x.consumer_lag for x in monitor.samples), default=0),
-        alerts=[e.__dict__ for e in monitor.evaluator.events],
-        faults_done=faults_done,
-        restored_from=restored,
-        options=opts,
-    )
+        return RunResult(
+            run_id=run_id,
+            manifest=gen.manifest,
+            report=report,
+            produce_s=produce_s,
+            produced_per_s=total / produce_s,
+            latency_ms=LatencySummary.from_samples(monitor.latencies_ms, unit="ms")
+            if monitor.latencies_ms
+            else None,
+            freshness_p95_s=percentile(fresh, 95) if fresh else None,
+            freshness_max_s=max(fresh) if fresh else None,
+            max_lag=max((x.consumer_lag for x in monitor.samples), default=0),
+            alerts=[asdict(a) for a in alerts],
+            input_ended_at=produce_end_wall,
+            faults_done=faults_done,
+            fault_windows=fault_windows,
+            restored_from=restored,
+            options=opts,
+        )

@@ -37,6 +37,22 @@ def stack() -> Iterator[Settings]:
         manager.down(settings, missing, progress=lambda m: None)
 
 
+@pytest.fixture(scope="session")
+def observed(stack: Settings) -> Iterator[Settings]:
+    """The stack plus what watches it: Prometheus, Alertmanager, the receiver, the lag exporter."""
+    from starlab.stack import manager
+
+    settings = stack
+    wanted = ["lag-exporter", "alert-receiver", "alertmanager", "prometheus"]
+    health = {h.name: h for h in manager.status(settings)}
+    missing = [n for n in wanted if not health[n].healthy]
+    if missing:
+        manager.up(settings, missing, progress=lambda m: None)
+    yield settings
+    if missing:
+        manager.down(settings, missing, progress=lambda m: None)
+
+
 @pytest.fixture
 def isolated(stack: Settings) -> Settings:
     """Stack settings with topic names unique to this test."""

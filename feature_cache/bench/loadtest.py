@@ -198,7 +198,7 @@ class LoadRig:
         cfg = self.cfg
         env = app_env(design, self.fleet, self.redis_url, self.prefix, dynamic_ttl=dynamic_ttl, **overrides)
         paths, weights = self.workload.paths()
-        with AppServer(APP_FACTORY, env=env) as server:
+        with AppServer(APP_FACTORY, env=env, metrics_job="feature-api") as server:
             admin = Admin(server.base_url)
             try:
                 run_load(

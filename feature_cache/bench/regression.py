@@ -256,7 +256,7 @@ def run_regression(
         )
         started_ns = time.perf_counter_ns()
         try:
-            with AppServer(APP_FACTORY, env=env) as server:
+            with AppServer(APP_FACTORY, env=env, metrics_job="feature-api") as server:
                 admin = Admin(server.base_url)
                 paths, weights = base.paths()
                 run_load(

@@ -82,8 +82,10 @@ from feature_cache.serving.keys import (
 )
 from feature_cache.serving.killswitch import KillSwitch, KillSwitchSource, KillSwitchState
 from feature_cache.serving.limits import LowValueRateLimiter, RateLimitConfig
+from feature_cache.serving.metrics import watch
 from feature_cache.serving.scoring import ScoringStage
 from feature_cache.settings import Design, FeatureCacheSettings
+from starlab.observability.http import instrument
 from starlab.serving.histogram import LatencyRecorder
 
 __all__ = [
@@ -741,6 +743,8 @@ def create_app(settings: FeatureCacheSettings | None = None, redis_url: str | No
         lifespan=lifespan,
     )
     app.state.runtime = rt
+    instrument(app)  # /metrics: request counts and SLO-bucketed latency (starlab/observability/http.py)
+    watch(rt)  # and this runtime's counters, breaker and kill switch (serving/metrics.py)
 
     @app.get("/healthz", response_model=Health, summary="Liveness (constant, no dependency touched)")
     async def healthz() -> Health:

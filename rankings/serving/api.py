@@ -45,6 +45,7 @@ from redis.exceptions import RedisError
 
 from rankings.serving.cache import READ_LUA
 from rankings.settings import RankingsSettings, get_rankings_settings
+from starlab.observability.http import instrument
 from starlab.settings import Settings, get_settings
 
 CATEGORY_PATTERN = r"^[a-z0-9_-]{1,40}$"
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, cfg: RankingsSettings | None = 
         description="Story 2: daily item rankings from the warm cache, blue/green published.",
         lifespan=lifespan,
     )
+    instrument(app)  # /metrics: request counts and SLO-bucketed latency (starlab/observability/http.py)
 
     async def read(request: Request, suffix: str, limit: int) -> Any:
         try:

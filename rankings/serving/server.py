@@ -37,6 +37,7 @@ def api_server(
         port=port if port is not None else settings.api_port,
         env=env,
         log_path=log_path,
+        metrics_job="rankings-api",
     )
 
 

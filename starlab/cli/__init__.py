@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from starlab.cli import observe
 from starlab.cli.lake import app as lake_app
 from starlab.errors import StarlabError
 from starlab.settings import get_settings
@@ -41,6 +42,10 @@ def _add_story_groups() -> None:
 
 _add_story_groups()
 app.add_typer(lake_app, name="lake")
+app.command(epilog="Examples: starlab dashboards   |   starlab dashboards stream --since 10m --window 15s")(
+    observe.dashboards
+)
+app.command(epilog="Example: starlab alerts --since 30m")(observe.alerts)
 
 
 def _progress(msg: str) -> None:
@@ -51,8 +56,9 @@ def _progress(msg: str) -> None:
 def up(
     component: list[str] = typer.Argument(
         None,
-        help="Components to start (kafka, schema-registry, redis, postgres, connect, flink, airflow); "
-        "all if none.",
+        help="Components to start (kafka, schema-registry, redis, postgres, connect, flink, airflow, "
+        "lag-exporter, redis-exporter, postgres-exporter, alert-receiver, alertmanager, prometheus); "
+        "all if none. What a component needs starts with it.",
     ),
 ) -> None:
     """Start the local stack (idempotent) and wait until each part is healthy."""

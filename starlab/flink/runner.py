@@ -161,7 +161,7 @@ class FlinkJob:
             state_ttl_ms=o.state_ttl_ms,
             bounded=o.bounded,
             restore_from=str(restore_from) if restore_from else None,
-            flink_conf=dict(o.flink_conf),
+            flink_conf={**self.metrics_conf(), **dict(o.flink_conf)},
             flink_rest_url=self.settings.flink_rest_url,
         )
 
@@ -176,14 +176,47 @@ class FlinkJob:
           driver in the user-code class loader ("No suitable driver" in tasks).
         """
         jars = self.settings.jars_dir / "flink"
-        wanted = (
-            "hadoop-client-api-",
-            "hadoop-client-runtime-",
-            "commons-logging-",
-            "sqlite-jdbc-",
-            "postgresql-",
-        )
-        return ":".join(str(p.resolve()) for p in sorted(jars.glob("*.jar")) if p.name.startswith(wanted))
+        on_path = [p for p in sorted(jars.glob("*.jar")) if p.name.startswith(CLASSPATH_JARS)]
+        return ":".join(str(p.resolve()) for p in [*on_path, *self.metrics_reporter_jars()])
+
+    def metrics_reporter_jars(self) -> list[Path]:
+        """Flink's Prometheus reporter, as the PyFlink wheel ships it (no download).
+
+        On the JVM class path, not in `plugins/`: the local mini-cluster a
+        PyFlink job runs in does not load reporters from `FLINK_PLUGINS_DIR`
+        ("could not be found for reporter prom. Available factories: []").
+        """
+        venv = self.settings.flink_venv_dir
+        return sorted(venv.glob("lib/python3*/site-packages/pyflink/plugins/metrics-prometheus/*.jar"))
+
+    def metrics_conf(self) -> dict[str, str]:
+        """Flink's Prometheus reporter on the first free port of `STARLAB_FLINK_METRICS_PORTS`.
+
+        Filtered to what the dashboards and SLOs read (records in and out,
+        watermarks, checkpoints, restarts, the Kafka source's lag): an
+        unfiltered job exports thousands of per-operator series.
+        """
+        if not self.metrics_reporter_jars():
+            return {}
+        names = [
+            "*numRecordsIn*",
+            "*numRecordsOut*",
+            "*currentInputWatermark*",
+            "*lastCheckpoint*",
+            "*numberOfCompletedCheckpoints*",
+            "*numberOfFailedCheckpoints*",
+            "*numRestarts*",
+            "*uptime*",
+            "*pendingRecords*",
+            "*currentEmitEventTimeLag*",
+        ]
+        factory = "org.apache.flink.metrics.prometheus.PrometheusReporterFactory"
+        return {
+            "metrics.reporter.prom.factory.class": factory,
+            "metrics.reporter.prom.port": self.settings.flink_metrics_ports,
+            # one filter, `scope:names`: the names are a comma-separated list
+            "metrics.reporter.prom.filter.includes": "*:" + ",".join(names),
+        }
 
     def rendered_sql(self) -> RenderedSql:
         """The SQL the job runs, rendered here in the main environment (no PyFlink needed)."""

@@ -48,6 +48,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from starlab.errors import StarlabError
+from starlab.observability.http import instrument
 from starlab.registry.store import (
     MemoryStore,
     SchemaStore,
@@ -459,6 +460,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.registry = registry
+    instrument(app)  # /metrics for Prometheus (starlab/observability/http.py)
 
     @app.exception_handler(RegistryError)
     async def _registry_error(_req: Request, exc: RegistryError) -> JSONResponse:

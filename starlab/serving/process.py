@@ -23,6 +23,8 @@ from types import TracebackType
 import httpx
 
 from starlab.errors import StarlabError
+from starlab.observability.targets import Target, register
+from starlab.settings import get_settings
 
 __all__ = ["AppServer", "ServingError", "free_port", "port_in_use"]
 
@@ -57,6 +59,7 @@ class AppServer:
         health_path: str = "/healthz",
         start_timeout_s: float = 30.0,
         workers: int = 1,
+        metrics_job: str | None = None,
     ) -> None:
         self.factory = factory
         self.host = host
@@ -66,6 +69,9 @@ class AppServer:
         self.health_path = health_path
         self.start_timeout_s = start_timeout_s
         self.workers = workers
+        self.metrics_job = metrics_job
+        """When set, the server's `/metrics` is announced to Prometheus under this job name."""
+        self._target: Target | None = None
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -99,6 +105,8 @@ class AppServer:
                 raise ServingError(f"{self.factory} exited with {self.proc.returncode} at start{where}")
             try:
                 if httpx.get(self.base_url + self.health_path, timeout=1).status_code == 200:
+                    if self.metrics_job:
+                        self._target = register(get_settings(), self.metrics_job, f"{self.host}:{self.port}")
                     return self
             except httpx.HTTPError:
                 pass
@@ -109,6 +117,9 @@ class AppServer:
         )
 
     def stop(self) -> None:
+        if self._target is not None:
+            self._target.remove()
+            self._target = None
         if self.proc is None or self.proc.poll() is not None:
             return
         os.killpg(self.proc.pid, signal.SIGTERM)  # its own session: only what we started

@@ -191,6 +191,7 @@ class Kafka(ServiceComponent):
     def prepare(self) -> None:
         java = prereqs.require_java()
         prereqs.resolve_jars(self.settings, "kafka")
+        prereqs.resolve_jars(self.settings, "jmx")
         self.dir.mkdir(parents=True, exist_ok=True)
         data = (self.dir / "data").resolve()
         props = self.dir / "server.properties"
@@ -239,11 +240,20 @@ class Kafka(ServiceComponent):
             f"-Xmx{self.settings.kafka_heap}",
             "-XX:+UseG1GC",
             f"-Dlog4j2.configurationFile={(self.dir / 'log4j2.properties').resolve()}",
+            *self.jmx_agent(),
             "-cp",
             self.classpath,
             "kafka.Kafka",
             str((self.dir / "server.properties").resolve()),
         ]
+
+    def jmx_agent(self) -> list[str]:
+        """Prometheus' JMX exporter inside the broker JVM, on 127.0.0.1 (issue 11)."""
+        jars = sorted((self.settings.jars_dir / "jmx").glob("jmx_prometheus_javaagent-*.jar"))
+        if not jars:
+            return []
+        rules = ROOT / "starlab" / "stack" / "kafka-jmx.yml"
+        return [f"-javaagent:{jars[-1].resolve()}={self.host}:{self.settings.kafka_jmx_port}:{rules}"]
 
     def probe(self) -> str | None:
         if not port_is_open(self.host, self.port):
@@ -829,7 +839,7 @@ def connector_status_problem(status: object) -> str | None:
     return None
 
 
-COMPONENTS: dict[str, type[Component]] = {
+SERVERS: dict[str, type[Component]] = {
     "kafka": Kafka,
     "schema-registry": SchemaRegistry,
     "redis": Redis,
@@ -838,4 +848,5 @@ COMPONENTS: dict[str, type[Component]] = {
     "flink": FlinkRuntime,
     "airflow": AirflowHome,
 }
-"""Start order; stop runs in reverse (the registry needs Kafka; Connect needs Kafka and PostgreSQL)."""
+"""The systems the stories run on, in start order (the registry needs Kafka; Connect needs
+Kafka and PostgreSQL). `starlab.stack.manager.COMPONENTS` adds what watches them."""

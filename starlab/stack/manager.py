@@ -6,9 +6,40 @@ from collections.abc import Callable, Iterable
 
 from starlab.errors import StackError
 from starlab.settings import Settings
-from starlab.stack.components import COMPONENTS, Component, Health
+from starlab.stack.components import SERVERS, Component, Health
+from starlab.stack.observability import (
+    Alertmanager,
+    AlertReceiver,
+    LagExporter,
+    PostgresExporter,
+    Prometheus,
+    RedisExporter,
+)
 
 Progress = Callable[[str], None]
+
+COMPONENTS: dict[str, type[Component]] = {
+    **SERVERS,
+    # Observability last: the exporters need the servers they watch, Prometheus
+    # scrapes the exporters, Alertmanager notifies the receiver.
+    "lag-exporter": LagExporter,
+    "redis-exporter": RedisExporter,
+    "postgres-exporter": PostgresExporter,
+    "alert-receiver": AlertReceiver,
+    "alertmanager": Alertmanager,
+    "prometheus": Prometheus,
+}
+"""Start order; stop runs in reverse."""
+
+DEPENDS_ON: dict[str, set[str]] = {
+    "schema-registry": {"kafka"},  # the registry keeps its schemas in a Kafka topic
+    "connect": {"kafka", "postgres"},  # Debezium reads PostgreSQL and writes to Kafka
+    "lag-exporter": {"kafka"},
+    "redis-exporter": {"redis"},
+    "postgres-exporter": {"postgres"},
+    "alertmanager": {"alert-receiver"},
+    "prometheus": {"alertmanager"},
+}
 
 
 def _select(names: Iterable[str] | None) -> list[str]:
@@ -18,10 +49,11 @@ def _select(names: Iterable[str] | None) -> list[str]:
     unknown = wanted - set(COMPONENTS)
     if unknown:
         raise StackError(f"unknown component(s) {sorted(unknown)}; choose from {list(COMPONENTS)}")
-    if "schema-registry" in wanted:
-        wanted.add("kafka")  # the registry keeps its schemas in a Kafka topic
-    if "connect" in wanted:
-        wanted |= {"kafka", "postgres"}  # Debezium reads PostgreSQL and writes to Kafka
+    while True:
+        more = set().union(*(DEPENDS_ON.get(n, set()) for n in wanted)) - wanted
+        if not more:
+            break
+        wanted |= more
     return [n for n in COMPONENTS if n in wanted]
 
 

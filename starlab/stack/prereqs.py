@@ -80,24 +80,36 @@ def resolve_jars(settings: Settings, which: str, quiet: bool = True) -> Path:
     return out
 
 
-def redis_server_binary(install: bool = True) -> str:
-    """Path of redis-server, installing Debian's package when root and allowed."""
-    found = shutil.which("redis-server")
+def debian_binary(binary: str, package: str, install: bool = True) -> str:
+    """Path of `binary`, installing Debian's `package` when root and allowed.
+
+    Used for the servers starlab takes from the distribution rather than a
+    registry: redis-server, Prometheus, Alertmanager and the two exporters.
+    Only the binary is used; the package's own service units never start
+    (starlab runs each server with its own flags and data dir).
+    """
+    found = shutil.which(binary)
     if found:
         return found
     if not install or os.geteuid() != 0 or shutil.which("apt-get") is None:
         raise StackError(
-            "redis-server is missing: install it (Debian/Ubuntu: sudo apt-get install -y redis-server)"
+            f"{binary} is missing: install it (Debian/Ubuntu: sudo apt-get install -y {package})"
         )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "redis-server"]):
+    install_cmd = ["apt-get", "install", "-y", "-q", "--no-install-recommends", package]
+    for cmd in (["apt-get", "update", "-q"], install_cmd):
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
         if proc.returncode != 0:
             raise StackError(f"`{' '.join(cmd)}` failed: {proc.stderr.strip().splitlines()[-1:]}")
-    found = shutil.which("redis-server")
+    found = shutil.which(binary)
     if not found:
-        raise StackError("redis-server still missing after apt-get install redis-server")
+        raise StackError(f"{binary} still missing after apt-get install {package}")
     return found
+
+
+def redis_server_binary(install: bool = True) -> str:
+    """Path of redis-server, installing Debian's package when root and allowed."""
+    return debian_binary("redis-server", "redis-server", install)
 
 
 def ensure_flink_venv(settings: Settings) -> Path:

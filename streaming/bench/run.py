@@ -32,7 +32,7 @@ from starlab.settings import Settings
 from streaming.errors import BenchError
 from streaming.job import FlinkJob, JobOptions
 from streaming.scenario import RunOptions, reset_stream, run_stream
-from streaming.slo import consumer_lag
+from streaming.telemetry import consumer_lag
 from streaming.topics import stream_topics
 
 Progress = Callable[[str], None]

@@ -1,12 +1,13 @@
-"""Exactly-once under SIGKILL of the job and of the broker; SLO alerts fire and clear."""
+"""Exactly-once under SIGKILL of the job and of the broker; SLO alerts fire and clear through Prometheus."""
 
 from __future__ import annotations
 
 import pytest
 
+from starlab.observability.receiver import rfc3339_seconds
 from starlab.settings import Settings
+from streaming.alerts import run_rules
 from streaming.scenario import Fault, RunOptions, run_stream
-from streaming.slo import load_rules
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -38,6 +39,12 @@ def test_exactly_once_with_job_and_broker_killed(isolated: Settings, tmp_path) -
 # a 15 s stall the threshold was exactly the stall's backlog and the alert
 # fired in 1 of 2 runs.)
 #
+# The path is the production one: the harness exports the newest committed
+# event time, the lag exporter the group's lag; Prometheus scrapes both and
+# evaluates the rules every SCRAPE_S, Alertmanager notifies the receiver. That
+# adds up to SCRAPE_S of scrape age plus SCRAPE_S of evaluation to what the
+# rule sees, within SAMPLING_MARGIN_S.
+#
 # Both alerts must also RESOLVE before the input ends (after it, nothing new
 # is committed and freshness only ages): the job must drain the stall's
 # backlog and then stay clear for CLEAR_FOR_S. The drain rate is the margin
@@ -55,15 +62,18 @@ CHECKPOINT_S = 5
 HEALTHY_DELAY_S = CHECKPOINT_S + 5 + 2
 STALL_S = 30
 FOR_S = 2
-CLEAR_FOR_S = 8
-SAMPLING_MARGIN_S = 5  # monitor sampling, the stall starting mid-interval, scheduling on 2 cores
+CLEAR_FOR_S = 8  # keep_firing_for: resolve only after 8 s clear, not on the first dip
+SCRAPE_S = 1  # STARLAB_SCRAPE_INTERVAL_S, the stack's default
+SAMPLING_MARGIN_S = (
+    5  # scrape age + evaluation (2 x SCRAPE_S), the stall starting mid-interval, 2 loaded cores
+)
 HELD_S = STALL_S - FOR_S - SAMPLING_MARGIN_S  # how far past healthy the stall surely pushes, held FOR_S
 HEALTHY_LAG_CEILING = RATE * HEALTHY_DELAY_S
 LAG_HELD_LONG_ENOUGH = RATE * (HEALTHY_DELAY_S + HELD_S)
 LAG_THRESHOLD = (HEALTHY_LAG_CEILING + LAG_HELD_LONG_ENOUGH) // 2
 FRESHNESS_THRESHOLD_S = HEALTHY_DELAY_S + HELD_S / 2
 INPUT_S = 150
-# The monitor evaluates rules only after WARMUP_S of committed output: with
+# The run's freshness alert is judged only after WARMUP_S of committed output: with
 # rules compressed to a 2 s `for`, the job's first, slower checkpoints under
 # load aged the output to 17.5 s once and fired the freshness alert before the
 # stall began (the production rules' 60 s `for` rides over that by itself).
@@ -92,30 +102,45 @@ def test_stall_margins_are_wide() -> None:
     assert INPUT_S * STALL_AT - (FIRST_OUTPUT_MAX_S + WARMUP_S) >= 5
 
 
-def test_stall_fires_alerts_that_clear(isolated: Settings, tmp_path) -> None:
+def test_stall_fires_alerts_that_clear(isolated: Settings, observed: Settings, tmp_path) -> None:
     s = isolated.model_copy(update={"data_dir": tmp_path / "data"})
-    rules = load_rules(
-        overrides={
-            "FreshnessSLOBreach": {
-                "threshold": FRESHNESS_THRESHOLD_S,
-                "for_s": FOR_S,
-                "clear_for_s": CLEAR_FOR_S,
-            },
-            "ConsumerLagHigh": {"threshold": LAG_THRESHOLD, "for_s": FOR_S, "clear_for_s": CLEAR_FOR_S},
-        }
-    )
     opts = RunOptions(
         events=RATE * INPUT_S,
         rate=RATE,
         checkpoint_interval_ms=CHECKPOINT_S * 1000,
         faults=[Fault.parse(f"stall@{STALL_AT}:{STALL_S}")],
-        alert_warmup_s=WARMUP_S,
-        rules=rules,
+        alert_rules=run_rules(
+            {
+                "FreshnessSLOBreach": {
+                    "threshold": FRESHNESS_THRESHOLD_S,
+                    "for_s": FOR_S,
+                    "keep_firing_for_s": CLEAR_FOR_S,
+                },
+                "ConsumerLagHigh": {
+                    "threshold": LAG_THRESHOLD,
+                    "for_s": FOR_S,
+                    "keep_firing_for_s": CLEAR_FOR_S,
+                },
+            },
+            warmup_s=WARMUP_S,
+        ),
     )
     r = run_stream(s, opts, progress=print)
+    (stall,) = r.fault_windows
     by_rule: dict[str, list[str]] = {}
     for a in r.alerts:
-        by_rule.setdefault(str(a["rule"]), []).append(str(a["state"]))
+        by_rule.setdefault(str(a["alertname"]), []).append(str(a["status"]))
+    # each alert fired once and resolved once, as Alertmanager delivered them to the webhook
     assert by_rule.get("FreshnessSLOBreach") == ["firing", "resolved"], r.alerts
     assert by_rule.get("ConsumerLagHigh") == ["firing", "resolved"], r.alerts
+    for a in r.alerts:
+        started = rfc3339_seconds(str(a["starts_at"]))
+        # nothing fired before the stall (warm-up, healthy lag) ...
+        assert started > stall.started_at, (a, stall)
+        if a["status"] == "resolved":
+            ended = rfc3339_seconds(str(a["ends_at"]))
+            # ... and each resolved after the job came back, while input still flowed
+            # (not because the run's target left Prometheus at the end)
+            assert stall.ended_at < ended < r.input_ended_at, (a, stall, r.input_ended_at)
+            assert a["annotations"]["runbook_url"].startswith("docs/runbooks/")  # type: ignore[index]
     assert r.report.ok

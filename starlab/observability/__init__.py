@@ -1,0 +1,1 @@
+"""Observability kernel: a typed Prometheus HTTP client and static "show the metric" dashboards."""
