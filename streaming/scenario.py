@@ -34,7 +34,7 @@ from starlab.settings import Settings
 from starlab.stack.components import Kafka
 from streaming.errors import CatchUpTimeout, FaultInjectionError, JobError, StreamConfigError
 from streaming.job import FlinkJob, JobOptions
-from streaming.telemetry import StreamTelemetry
+from streaming.telemetry import PrometheusFigures, StreamTelemetry, prometheus_figures
 from streaming.topics import stream_topics
 from streaming.verify import VerifyReport, verify
 
@@ -112,6 +112,8 @@ class RunResult:
     fault_windows: list[FaultWindow]
     restored_from: list[str]
     options: RunOptions
+    prometheus: PrometheusFigures | None = None
+    """The run's latency and freshness as Prometheus computed them (None without Prometheus)."""
 
     def summary(self) -> dict[str, object]:
         return {
@@ -293,6 +295,7 @@ def run_stream(settings: Settings, opts: RunOptions, progress: Progress = print)
             max_lag=max((x.consumer_lag for x in monitor.samples), default=0),
             alerts=[asdict(a) for a in alerts],
             input_ended_at=produce_end_wall,
+            prometheus=prometheus_figures(settings, run_id, run_started, window_end) if observed else None,
             faults_done=faults_done,
             fault_windows=fault_windows,
             restored_from=restored,

@@ -185,3 +185,44 @@ class StreamTelemetry:
                 self.sample()
             except Exception as exc:  # broker down during a fault test: keep sampling
                 print(f"stream telemetry: sample failed: {exc}", flush=True)
+
+
+@dataclass(frozen=True)
+class PrometheusFigures:
+    """The same run as Prometheus saw it: what an on-call dashboard would have shown.
+
+    Beside the exact figures, not instead of them: `e2e_p95_s` is
+    `histogram_quantile` over the run's buckets (linear between bucket edges),
+    `freshness_p95_s` is over 1 s evaluations of the freshness rule.
+    """
+
+    e2e_p95_s: float | None
+    freshness_p95_s: float | None
+    window_s: int
+    e2e_query: str
+    freshness_query: str
+
+
+def prometheus_figures(settings: Settings, run_id: str, start: float, end: float) -> PrometheusFigures | None:
+    """Query the live Prometheus for the run [start, end]; None when it is not answering."""
+    from starlab.errors import StarlabError
+    from starlab.observability.query import PromClient
+
+    window = max(int(end - start), 1)
+    e2e = (
+        "histogram_quantile(0.95, sum by (le) "
+        f'(increase(starlab_stream_end_to_end_latency_seconds_bucket{{run="{run_id}"}}[{window}s])))'
+    )
+    fresh = f'quantile_over_time(0.95, slo:stream_freshness_seconds{{run="{run_id}"}}[{window}s])'
+
+    def one(client: PromClient, expr: str) -> float | None:
+        rows = client.query(expr, at=end)
+        value = rows[0].v if rows else None
+        return None if value is None or value != value else value  # NaN: no data
+
+    try:
+        with PromClient(settings.prometheus_url) as client:
+            return PrometheusFigures(one(client, e2e), one(client, fresh), window, e2e, fresh)
+    except StarlabError as exc:
+        print(f"stream telemetry: Prometheus figures unavailable: {exc}", flush=True)
+        return None
