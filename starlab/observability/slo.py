@@ -230,7 +230,8 @@ class BurnRateSlo(_Model):
     """An objective alerted on by its error-budget burn rate (multiwindow, multi-burn-rate)."""
 
     name: Annotated[str, Field(pattern=_SNAKE)]
-    """snake_case; the alert is its CamelCase + `ErrorBudgetBurn`, the SLI `slo:<name>_error:ratio_rate<w>`."""
+    """snake_case. The alert is its CamelCase + `ErrorBudgetBurn`; the SLI is
+    `slo:<name>_error:ratio_rate<w>`."""
     objective: Annotated[float, Field(gt=0, lt=1)]
     """Fraction of good events (or of good time), e.g. 0.999."""
     error_ratio: Expr
@@ -473,7 +474,12 @@ def _annotation_pairs(
     summary: str, description: str, runbook: str, extra: Mapping[str, str], override: Mapping[str, str] | None
 ) -> tuple[tuple[str, str], ...]:
     more = {**extra, **(override or {})}
-    return (("summary", summary), ("description", description), ("runbook_url", runbook), *sorted(more.items()))
+    return (
+        ("summary", summary),
+        ("description", description),
+        ("runbook_url", runbook),
+        *sorted(more.items()),
+    )
 
 
 def _final_s(file_s: float, override_s: float | None, time_scale: float) -> int:
@@ -511,7 +517,9 @@ def _plan(
                 for_=for_,
                 keep=keep,
                 labels=(("severity", t.severity), ("slo", t.slo), *base, *sorted(t.labels.items())),
-                annotations=_annotation_pairs(t.summary, description, t.runbook, t.annotations, o.annotations),
+                annotations=_annotation_pairs(
+                    t.summary, description, t.runbook, t.annotations, o.annotations
+                ),
             )
         )
     windows = sorted({w for p in BURN_PAIRS for w in (p.short_s, p.long_s)})
@@ -549,7 +557,9 @@ def _plan(
                         ("short_window", short_w),
                         *sorted(b.labels.items()),
                     ),
-                    annotations=_annotation_pairs(b.summary, description, b.runbook, b.annotations, o.annotations),
+                    annotations=_annotation_pairs(
+                        b.summary, description, b.runbook, b.annotations, o.annotations
+                    ),
                 )
             )
     return recs, alerts
