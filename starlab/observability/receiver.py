@@ -110,7 +110,9 @@ def _run_action(alert: _Alert) -> str:
         r = httpx.post(url, content=body, headers={"content-type": "application/json"}, timeout=5)
     except httpx.HTTPError as exc:
         return f"POST {url} failed: {type(exc).__name__}"
-    return f"POST {url} -> {r.status_code}"
+    if r.is_success:
+        return f"POST {url} -> {r.status_code}"
+    return f"POST {url} -> {r.status_code}: {r.text.strip()[:200]}"
 
 
 def build_app(log_path: Path) -> FastAPI:

@@ -235,13 +235,15 @@ def test_the_rollback_alerts_carry_a_kill_switch_body_the_app_accepts() -> None:
     from feature_cache.serving.app import KillSwitchCommand
 
     features = load_slo_file(ROOT / SHIPPED["features"])
-    url = "http://127.0.0.1:8123/admin/killswitch"
-    text = render([features], overrides={"FeatureP95High": {"annotations": {"action_url": url}}})
-    alerts = {r["alert"]: r for r in _alerts(text)}
+    alerts = {r["alert"]: r for r in _alerts(render([features]))}
     for name in ("FeatureP95High", "FeatureFailureRateHigh"):
         assert KillSwitchCommand.model_validate_json(alerts[name]["annotations"]["action_body"]).on is True
-    assert alerts["FeatureP95High"]["annotations"]["action_url"] == url
-    assert "action_url" not in alerts["FeatureFailureRateHigh"]["annotations"]
+        # the breaching instance's own kill switch, templated by Prometheus from the alert's labels
+        assert alerts[name]["annotations"]["action_url"] == "http://{{ $labels.instance }}/admin/killswitch"
+    # a caller may point it elsewhere
+    url = "http://127.0.0.1:8123/admin/killswitch"
+    text = render([features], overrides={"FeatureP95High": {"annotations": {"action_url": url}}})
+    assert {r["alert"]: r for r in _alerts(text)}["FeatureP95High"]["annotations"]["action_url"] == url
     with pytest.raises(ConfigError, match="set by the renderer"):
         render([features], overrides={"FeatureP95High": {"annotations": {"summary": "x"}}})
 
