@@ -99,6 +99,15 @@ def run_demo(ctx: DemoContext) -> DemoOutcome:
     # measured a shallower dip (91% instead of the story's ~85%).
     regression = run_regression(cfg, RegressionConfig(), reports_dir=settings.reports_dir, progress=progress)
     claims += serving_claims(loadtest=loadtest, bench=bench, regression=regression)
+    # The regression as Prometheus saw it: p95, hit rate, breaker and kill switch, each phase marked.
+    from feature_cache.dashboard import DASHBOARD
+    from starlab.observability.dashboard import render_run
+
+    t0 = regression.started_at
+    marks = [(t0 + p.t_start_s, p.label) for p in regression.phases]
+    end = t0 + max((p.t_end_s for p in regression.phases), default=0.0)
+    page = render_run(settings, DASHBOARD, t0, end, marks) if t0 else None
+    progress(f"dashboard: {page}" if page else "dashboard: Prometheus not running, none drawn")
     matrix = write_matrix(options_matrix(loadtest, bench), loadtest, settings.reports_dir)
     progress(f"options matrix of this run (the design review's table): {matrix}")
 

@@ -11,9 +11,13 @@ old snapshots; cost the three options of the RFC from the measurements.
 
 from __future__ import annotations
 
+import time
+
 from starlab.evidence import Claim
 from starlab.lake.maintenance import MaintenanceOptions, maintain
+from starlab.observability.dashboard import render_run
 from starlab.story import DemoContext, DemoOutcome
+from streaming.dashboard import DASHBOARD
 from streaming.evidence import STORY, claims_from_lake, claims_from_rfc, claims_from_run
 from streaming.reconcile import backfill, reconcile
 from streaming.rfc.document import build_rfc, claims_lines
@@ -61,6 +65,12 @@ def run_demo(ctx: DemoContext) -> DemoOutcome:
         progress=progress,
     )
     show(f"run with {cfg.demo_fault}", faulty)
+    # The dashboard a candidate opens: the faulty run as Prometheus saw it, the fault marked.
+    markers = [
+        m for w in faulty.fault_windows for m in ((w.started_at, w.kind), (w.ended_at, f"{w.kind} done"))
+    ]
+    page = render_run(settings, DASHBOARD, faulty.started_at, time.time(), markers)
+    progress(f"dashboard: {page}" if page else "dashboard: Prometheus not running, none drawn")
 
     before = reconcile(settings)
     span = before.drift_span()

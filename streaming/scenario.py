@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 
 from starlab.events.generator import Generator, GeneratorConfig, Manifest
 from starlab.events.model import ALLOWED_LATENESS_MS
-from starlab.events.producer import EdgeProducer
+from starlab.events.producer import EdgeProducer, ProducerCollector
 from starlab.kafka_io import delete_topics, ensure_topics
 from starlab.lake.events import reset_events_table
 from starlab.metrics import LatencySummary
@@ -106,6 +106,8 @@ class RunResult:
     max_lag: int
     alerts: list[dict[str, object]]
     """The receiver's records for this run (AlertRecord fields), oldest first."""
+    started_at: float
+    """Wall-clock time the run began (before the job started)."""
     input_ended_at: float
     """Wall-clock time the producer sent its last record."""
     faults_done: list[str]
@@ -174,7 +176,9 @@ def run_stream(settings: Settings, opts: RunOptions, progress: Progress = print)
         run_started = time.time()
         job.start()
         job.wait_ready()
-        monitor = StreamTelemetry(settings, run_id=run_id, group=group).start()
+        monitor = StreamTelemetry(settings, run_id=run_id, group=group)
+        monitor.registry.register(ProducerCollector(producer))  # the edge's counts beside the output's
+        monitor.start()
 
         cfg = GeneratorConfig(
             seed=opts.seed,
@@ -294,6 +298,7 @@ def run_stream(settings: Settings, opts: RunOptions, progress: Progress = print)
             freshness_max_s=max(fresh) if fresh else None,
             max_lag=max((x.consumer_lag for x in monitor.samples), default=0),
             alerts=[asdict(a) for a in alerts],
+            started_at=run_started,
             input_ended_at=produce_end_wall,
             prometheus=prometheus_figures(settings, run_id, run_started, window_end) if observed else None,
             faults_done=faults_done,

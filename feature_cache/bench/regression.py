@@ -164,6 +164,8 @@ class RegressionResult:
     load_avg_1m: tuple[float, float] = (0.0, 0.0)
     polls: tuple[tuple[float, float | None], ...] = field(default=(), repr=False)
     """(seconds since start, hit rate over the last poll interval) for the timeline."""
+    started_at: float = 0.0
+    """Wall-clock time of the phases' zero (`t_start_s` is seconds after it)."""
 
     def phase(self, m: Mitigation) -> PhaseResult | None:
         return next((p for p in self.phases if p.mitigation is m), None)
@@ -255,6 +257,7 @@ def run_regression(
             dynamic_ttl=False,
         )
         started_ns = time.perf_counter_ns()
+        started_wall = time.time()  # where the phases' offsets sit on a dashboard's time axis
         try:
             with AppServer(APP_FACTORY, env=env, metrics_job="feature-api") as server:
                 admin = Admin(server.base_url)
@@ -328,6 +331,7 @@ def run_regression(
         phases=tuple(phases),
         load_avg_1m=(round(load0, 2), round(os.getloadavg()[0], 2)),
         polls=hit_series,
+        started_at=started_wall,
     )
     if plots:
         path = plot_regression(result, samples, "4-feature-store-regression", reports_dir)

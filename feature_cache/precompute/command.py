@@ -48,9 +48,12 @@ def run(
     seconds: float = typer.Option(0, min=0, help="Stop after this many seconds; 0 runs until Ctrl-C."),
 ) -> None:
     """Run the feature job on the events topic and materialize its output into Redis and the history."""
+    from prometheus_client import CollectorRegistry
+
     from feature_cache.precompute.job import FeatureJob
-    from feature_cache.precompute.materializer import Materializer
+    from feature_cache.precompute.materializer import Materializer, MaterializerCollector
     from feature_cache.precompute.settings import get_precompute_settings
+    from starlab.observability.targets import serve_metrics
 
     settings, cfg = get_settings(), get_precompute_settings()
     job = FeatureJob(settings, cfg)
@@ -62,7 +65,13 @@ def run(
         if seconds:
             threading.Timer(seconds, stop.set).start()
         with Materializer(settings, cfg) as m:
-            stats = m.run(stop=stop)
+            registry = CollectorRegistry()
+            registry.register(MaterializerCollector(m))
+            endpoint = serve_metrics(settings, "materializer", registry=registry)
+            try:
+                stats = m.run(stop=stop)
+            finally:
+                endpoint.close()
     except KeyboardInterrupt:
         stop.set()
         return

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +42,8 @@ from types import TracebackType
 import redis
 import stamina
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 from redis.typing import EncodableT, FieldT
 
 from feature_cache.errors import FeatureCacheError, FeatureCacheTransientError
@@ -102,6 +104,31 @@ def _utcnow() -> datetime:
 
 
 _REDIS_TRANSIENT = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
+class MaterializerCollector(Collector):
+    """A materializer's `stats` as Prometheus counters, read at scrape time (no cost per record).
+
+    `starlab_materializer_records_total` (applied), `..._keys_written_total`,
+    `..._bad_records_total`, `..._batches_total`, `..._retries_total`: the
+    feature store's write side on the same dashboard as its read side.
+    """
+
+    def __init__(self, materializer: Materializer) -> None:
+        self.materializer = materializer
+
+    def collect(self) -> Iterable[Metric]:
+        s = self.materializer.stats
+        for name, value, what in (
+            ("records", s.records, "Feature versions consumed and applied."),
+            ("keys_written", s.keys_written, "Redis hashes written."),
+            ("bad_records", s.bad_records, "Records that failed to parse (skipped and counted)."),
+            ("batches", s.batches, "Batches applied."),
+            ("retries", s.retries, "Redis writes retried after a transient error."),
+        ):
+            family = CounterMetricFamily(f"starlab_materializer_{name}", what)
+            family.add_metric([], value)
+            yield family
 
 
 class Materializer:

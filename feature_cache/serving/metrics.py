@@ -32,13 +32,20 @@ from feature_cache.serving.killswitch import KillSwitch
 
 
 class _Counts(Protocol):
-    hits: int
-    lookups: int
-    ok: int
-    errors: int
-    degraded: int
-    stale_served: int
-    rate_limited: int
+    @property
+    def hits(self) -> int: ...
+    @property
+    def lookups(self) -> int: ...
+    @property
+    def ok(self) -> int: ...
+    @property
+    def errors(self) -> int: ...
+    @property
+    def degraded(self) -> int: ...
+    @property
+    def stale_served(self) -> int: ...
+    @property
+    def rate_limited(self) -> int: ...
 
 
 class _Breaker(Protocol):
@@ -49,9 +56,13 @@ class _Breaker(Protocol):
 class _Runtime(Protocol):
     """What the collector reads of the app's runtime (app.py's `_Runtime`)."""
 
-    counters: _Counts
-    breaker: _Breaker
-    killswitch: KillSwitch
+    @property
+    def counters(self) -> _Counts: ...
+    @property
+    def breaker(self) -> _Breaker: ...
+    @property
+    def killswitch(self) -> KillSwitch: ...
+
 
 __all__ = ["watch"]
 

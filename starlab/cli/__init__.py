@@ -161,13 +161,22 @@ def generate(
         run_dir = settings.data_dir / "raw" / run
         raws = (e.raw for e in gen.emissions())
     if sink in (Sink.kafka, Sink.both):
-        from starlab.events.producer import EdgeProducer
+        from prometheus_client import CollectorRegistry
+
+        from starlab.events.producer import EdgeProducer, ProducerCollector
+        from starlab.observability.targets import serve_metrics
 
         with EdgeProducer(settings) as producer:
-            for n, raw in enumerate(raws, 1):
-                producer.send(raw)
-                if n % 50_000 == 0:
-                    _progress(f"{n:,} records sent")
+            registry = CollectorRegistry()
+            registry.register(ProducerCollector(producer))
+            endpoint = serve_metrics(settings, "producer", registry=registry)  # Prometheus scrapes the run
+            try:
+                for n, raw in enumerate(raws, 1):
+                    producer.send(raw)
+                    if n % 50_000 == 0:
+                        _progress(f"{n:,} records sent")
+            finally:
+                endpoint.close()
         stats = producer.stats
         gen.manifest.write(run_dir / "manifest.json")
         write_dimensions(gen.items, gen.users, settings.lake_dir)

@@ -22,6 +22,8 @@ from confluent_kafka import KafkaError, Message, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from starlab.events.model import ContractViolation, parse_event, schema_str
 from starlab.kafka_io import TopicSpec, ensure_topics
@@ -38,6 +40,38 @@ class ProduceStats:
     delivery_failures: int = 0
     dlq_reasons: Counter[str] = field(default_factory=Counter)
     failure_errors: Counter[str] = field(default_factory=Counter)
+
+
+class ProducerCollector(Collector):
+    """The producer's counts as Prometheus metrics, read from `stats` at scrape time.
+
+    `starlab_producer_records_total{outcome}`: accepted (valid, sent to the
+    events topic), dead_lettered, delivered (acknowledged by the broker with
+    acks=all) and delivery_failed; `starlab_producer_dead_letters_total{reason}`
+    by contract violation. Delivered / accepted is the edge's delivery SLI.
+    """
+
+    def __init__(self, producer: EdgeProducer) -> None:
+        self.producer = producer
+
+    def collect(self) -> Iterable[Metric]:
+        s = self.producer.stats
+        records = CounterMetricFamily(
+            "starlab_producer_records", "Edge records by outcome.", labels=["outcome"]
+        )
+        for outcome, n in (
+            ("accepted", s.accepted),
+            ("dead_lettered", s.dead_lettered),
+            ("delivered", s.delivered),
+            ("delivery_failed", s.delivery_failures),
+        ):
+            records.add_metric([outcome], n)
+        dlq = CounterMetricFamily(
+            "starlab_producer_dead_letters", "Dead letters by reason.", labels=["reason"]
+        )
+        for reason, n in sorted(s.dlq_reasons.items()):
+            dlq.add_metric([str(reason)], n)
+        yield from (records, dlq)
 
 
 def edge_topics(settings: Settings) -> list[TopicSpec]:

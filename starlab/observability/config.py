@@ -41,7 +41,7 @@ def prometheus_config(settings: Settings) -> str:
     interval = f"{settings.scrape_interval_s}s"
     flink = [f"127.0.0.1:{p}" for p in port_range(settings.flink_metrics_ports)]
     pg = settings.postgres
-    scrape = [
+    scrape: list[dict[str, object]] = [
         _static("prometheus", [hostport(settings.prometheus_url)]),
         _static("alertmanager", [hostport(settings.alertmanager_url)]),
         _static("kafka", [f"{settings.kafka_host}:{settings.kafka_jmx_port}"]),

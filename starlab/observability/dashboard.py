@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlab.atomic import write_json_atomic, write_text_atomic
 from starlab.errors import ConfigError
@@ -45,6 +45,9 @@ from starlab.observability.query import (
     Timestamp,
     graph_url,
 )
+
+if TYPE_CHECKING:
+    from starlab.settings import Settings
 
 __all__ = [
     "DEFAULT_WINDOW",
@@ -65,6 +68,7 @@ __all__ = [
     "render",
     "render_from_json",
     "render_html",
+    "render_run",
     "to_json",
 ]
 
@@ -726,3 +730,35 @@ def render(
 def render_from_json(json_path: Path, out_dir: Path) -> Path:
     """Redraw `<out_dir>/<slug>.html` from a saved `<slug>.json`, without Prometheus."""
     return _write_page(load_json(json_path), out_dir)
+
+
+def render_run(
+    settings: Settings,
+    dashboard: Dashboard,
+    start: float,
+    end: float,
+    markers: Sequence[tuple[Timestamp, str]] = (),
+    *,
+    window: str = "15s",
+) -> Path | None:
+    """A story's page over one run, with its fault markers, into `reports/latest/dashboards/`.
+
+    None (and nothing written) when Prometheus is not answering: a demo on a
+    stack without it still finishes, and says so.
+    """
+    client = PromClient(settings.prometheus_url)
+    if not client.ready():
+        return None
+    step = max(float(settings.scrape_interval_s), (end - start) / 600)
+    try:
+        return render(
+            client,
+            dashboard.with_markers(markers),
+            start,
+            end,
+            step,
+            dashboards_dir(settings.reports_dir),
+            window=window,
+        )
+    except PrometheusUnavailable:
+        return None

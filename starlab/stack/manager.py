@@ -42,14 +42,14 @@ DEPENDS_ON: dict[str, set[str]] = {
 }
 
 
-def _select(names: Iterable[str] | None) -> list[str]:
+def _select(names: Iterable[str] | None, with_dependencies: bool = True) -> list[str]:
     if not names:
         return list(COMPONENTS)
     wanted = set(names)
     unknown = wanted - set(COMPONENTS)
     if unknown:
         raise StackError(f"unknown component(s) {sorted(unknown)}; choose from {list(COMPONENTS)}")
-    while True:
+    while with_dependencies:
         more = set().union(*(DEPENDS_ON.get(n, set()) for n in wanted)) - wanted
         if not more:
             break
@@ -57,8 +57,10 @@ def _select(names: Iterable[str] | None) -> list[str]:
     return [n for n in COMPONENTS if n in wanted]
 
 
-def components(settings: Settings, names: Iterable[str] | None = None) -> list[Component]:
-    return [COMPONENTS[n](settings) for n in _select(names)]
+def components(
+    settings: Settings, names: Iterable[str] | None = None, with_dependencies: bool = True
+) -> list[Component]:
+    return [COMPONENTS[n](settings) for n in _select(names, with_dependencies)]
 
 
 def up(settings: Settings, names: Iterable[str] | None = None, progress: Progress = print) -> list[Health]:
@@ -75,9 +77,13 @@ def up(settings: Settings, names: Iterable[str] | None = None, progress: Progres
 
 
 def down(settings: Settings, names: Iterable[str] | None = None, progress: Progress = print) -> list[str]:
-    """Stop in reverse order; returns the names of what was running."""
+    """Stop in reverse order; returns the names of what was running.
+
+    Only what is named: stopping Prometheus leaves Alertmanager running, and
+    stopping the lag exporter never stops Kafka (starting works the other way).
+    """
     stopped = []
-    for comp in reversed(components(settings, names)):
+    for comp in reversed(components(settings, names, with_dependencies=False)):
         if comp.stop():
             progress(f"stopped {comp.name}")
             stopped.append(comp.name)

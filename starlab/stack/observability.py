@@ -10,7 +10,6 @@ files (`Story.slo`), rendered at every start with `STARLAB_SLO_TIME_SCALE`.
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
@@ -31,10 +30,6 @@ __all__ = [
     "RedisExporter",
     "render_story_rules",
 ]
-
-CONSOLES = ROOT / "starlab" / "observability" / "consoles"
-"""Console templates Prometheus serves live at /consoles/<name>.html."""
-DEBIAN_CONSOLE_LIBRARIES = Path("/usr/share/doc/prometheus/examples/console_libraries")
 
 
 def _get(url: str) -> str | None:
@@ -106,14 +101,6 @@ class Prometheus(_HttpService):
         (self.dir / "targets").mkdir(parents=True, exist_ok=True)
         (self.dir / "prometheus.yml").write_text(config.prometheus_config(self.settings))
         render_story_rules(self.settings)
-        libs = self.dir / "console_libraries"
-        libs.mkdir(exist_ok=True)
-        # Debian ships prom.lib only as an example; starlab's own menu.lib replaces
-        # the stock one (which links to PagerDuty and node-exporter consoles).
-        if (DEBIAN_CONSOLE_LIBRARIES / "prom.lib").exists():
-            shutil.copy(DEBIAN_CONSOLE_LIBRARIES / "prom.lib", libs / "prom.lib")
-        if (CONSOLES / "menu.lib").exists():
-            shutil.copy(CONSOLES / "menu.lib", libs / "menu.lib")
 
     def argv(self) -> list[str]:
         return [
@@ -123,8 +110,6 @@ class Prometheus(_HttpService):
             "--storage.tsdb.retention.time=7d",
             f"--web.listen-address={self.host}:{self.port}",
             "--web.enable-lifecycle",  # POST /-/reload after a rule file changes
-            f"--web.console.templates={CONSOLES}",
-            f"--web.console.libraries={(self.dir / 'console_libraries').resolve()}",
         ]
 
     def start(self) -> None:

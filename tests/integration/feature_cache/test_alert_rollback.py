@@ -1,4 +1,4 @@
-"""The 004 story's auto-rollback as an alert: Prometheus fires FeatureP95High, the receiver trips the kill switch.
+"""The 004 story's auto-rollback as an alert: FeatureP95High fires, the receiver trips the kill switch.
 
 Backs "guardrails (kill-switch, error budget alerts, auto-rollback if p95 >
 250 ms ...)" on the production path: the serving app's `/metrics` is scraped

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from starlab.observability.query import PromClient
 from starlab.observability.receiver import rfc3339_seconds
 from starlab.settings import Settings
 from streaming.alerts import run_rules
@@ -144,3 +145,12 @@ def test_stall_fires_alerts_that_clear(isolated: Settings, observed: Settings, t
             assert stall.ended_at < ended < r.input_ended_at, (a, stall, r.input_ended_at)
             assert a["annotations"]["runbook_url"].startswith("docs/runbooks/")  # type: ignore[index]
     assert r.report.ok
+    # Flink's own reporter was scraped during the run (its checkpoints, from the job's JVM)
+    prom = PromClient(s.prometheus_url)
+    completed = prom.query(
+        f"max(max_over_time(flink_jobmanager_job_numberOfCompletedCheckpoints[{INPUT_S}s]))",
+        at=r.input_ended_at,
+    )
+    assert completed and completed[0].v >= INPUT_S / CHECKPOINT_S / 2, completed
+    # and Prometheus' view of the run sits beside the exact figures
+    assert r.prometheus is not None and r.prometheus.freshness_p95_s is not None

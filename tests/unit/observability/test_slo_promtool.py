@@ -73,9 +73,12 @@ def _complete(test_file: dict[str, Any], rules: list[dict[str, Any]]) -> dict[st
                         r"\{\{ \$value \| \w+ \}\}", str(exp.pop("value")), annotations["description"]
                     )
                     # label templates (the kill switch's `action_url`) as Prometheus expands them
+                    expected_labels = exp["exp_labels"]
                     for key, text in annotations.items():
                         annotations[key] = re.sub(
-                            r"\{\{ \$labels\.(\w+) \}\}", lambda m: exp["exp_labels"].get(m[1], ""), text
+                            r"\{\{ \$labels\.(\w+) \}\}",
+                            lambda m, lbl=expected_labels: lbl.get(m[1], ""),
+                            text,
                         )
                     exp.setdefault("exp_annotations", annotations)
     return out
