@@ -13,9 +13,11 @@ is the rate window (default 1m, "15s" for a demo of a few minutes).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from starlab.observability.dashboard import Dashboard, Panel
 
-__all__ = ["DASHBOARD"]
+__all__ = ["DASHBOARD", "for_run"]
 
 FRESHNESS_SLO_S = 300
 """Story 3: output at most 5 minutes behind; FreshnessSLOBreach's threshold."""
@@ -41,7 +43,8 @@ DASHBOARD = Dashboard(
         ),
         Panel(
             title="Consumer lag of the Flink job",
-            exprs=[("lag", "slo:consumer_lag_records")],
+            # the Flink jobs' groups only: other consumers (tests, tools) commit offsets too
+            exprs=[("lag", 'slo:consumer_lag_records{group=~"starlab-flink.*"}')],
             unit="records",
             thresholds=[("ConsumerLagHigh", CONSUMER_LAG_MAX_RECORDS)],
             alert_names=["ConsumerLagHigh"],
@@ -90,3 +93,29 @@ DASHBOARD = Dashboard(
         ),
     ],
 )
+
+
+def for_run(run_id: str, group: str, alert_threshold_s: float | None = None) -> Dashboard:
+    """`DASHBOARD` narrowed to one run: its freshness, latency and rows by `run`, its lag by
+    its consumer group; with the threshold of the run's own freshness alert drawn beside
+    the SLO's when the run installed one (`streaming/alerts.py`)."""
+    run, grp = f'run="{run_id}"', f'group="{group}"'
+    e2e = "starlab_stream_end_to_end_latency_seconds_bucket"
+    scoped = {
+        "slo:stream_freshness_seconds": f"slo:stream_freshness_seconds{{{run}}}",
+        'slo:consumer_lag_records{group=~"starlab-flink.*"}': f"slo:consumer_lag_records{{{grp}}}",
+        f"{e2e}[": f"{e2e}{{{run}}}[",
+        "starlab_stream_output_rows_total[": f"starlab_stream_output_rows_total{{{run}}}[",
+    }
+    panels = []
+    for p in DASHBOARD.panels:
+        exprs = []
+        for legend, expr in p.exprs:
+            for old, new in scoped.items():
+                expr = expr.replace(old, new)
+            exprs.append((legend, expr))
+        thresholds = list(p.thresholds)
+        if alert_threshold_s is not None and "FreshnessSLOBreach" in p.alert_names:
+            thresholds.insert(0, ("this run's alert", alert_threshold_s))
+        panels.append(replace(p, exprs=exprs, thresholds=thresholds))
+    return replace(DASHBOARD, panels=panels, title=f"{DASHBOARD.title} (run {run_id})")

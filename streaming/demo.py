@@ -17,8 +17,9 @@ from starlab.evidence import Claim
 from starlab.lake.maintenance import MaintenanceOptions, maintain
 from starlab.observability.dashboard import render_run
 from starlab.story import DemoContext, DemoOutcome
-from streaming.dashboard import DASHBOARD
-from streaming.evidence import STORY, claims_from_lake, claims_from_rfc, claims_from_run
+from streaming.alerts import run_rules
+from streaming.dashboard import for_run
+from streaming.evidence import STORY, claim_from_alerts, claims_from_lake, claims_from_rfc, claims_from_run
 from streaming.reconcile import backfill, reconcile
 from streaming.rfc.document import build_rfc, claims_lines
 from streaming.rfc.prices import load_prices
@@ -58,18 +59,34 @@ def run_demo(ctx: DemoContext) -> DemoOutcome:
         settings,
         RunOptions(
             events=ctx.events,
-            rate=cfg.demo_rate_per_s,
+            rate=cfg.demo_fault_rate_per_s,
             checkpoint_interval_ms=cfg.checkpoint_interval_ms,
             faults=[fault],
+            # the shipped freshness alert, scoped to this run, with a demo's margins
+            alert_rules=run_rules(
+                {
+                    "FreshnessSLOBreach": {
+                        "threshold": cfg.demo_alert_freshness_s,
+                        "for_s": 2,
+                        "keep_firing_for_s": 5,
+                    }
+                },
+                warmup_s=15,
+            ),
         ),
         progress=progress,
     )
+    for a in faulty.alerts:
+        progress(f"alert {a.status}: {a.alertname} (runbook {a.annotations.get('runbook_url')})")
     show(f"run with {cfg.demo_fault}", faulty)
     # The dashboard a candidate opens: the faulty run as Prometheus saw it, the fault marked.
     markers = [
         m for w in faulty.fault_windows for m in ((w.started_at, w.kind), (w.ended_at, f"{w.kind} done"))
     ]
-    page = render_run(settings, DASHBOARD, faulty.started_at, time.time(), markers)
+    markers.append((faulty.input_ended_at, "input ended"))
+    # the run's alert fired on its own threshold, not the shipped 300 s: both lines are drawn
+    dashboard = for_run(faulty.run_id, faulty.group, cfg.demo_alert_freshness_s)
+    page = render_run(settings, dashboard, faulty.started_at, time.time(), markers)
     progress(f"dashboard: {page}" if page else "dashboard: Prometheus not running, none drawn")
 
     before = reconcile(settings)
@@ -107,9 +124,14 @@ def run_demo(ctx: DemoContext) -> DemoOutcome:
 
     base = f"starlab stream run --events {ctx.events} --rate {cfg.demo_rate_per_s:g}"
     timing = [c for c in claims_from_run(clean, base) if c.metric in TIMING]
-    correctness = [
-        c for c in claims_from_run(faulty, f"{base} --fault {cfg.demo_fault}") if c.metric not in TIMING
-    ]
+    fault_cmd = (
+        f"starlab stream run --events {ctx.events} --rate {cfg.demo_fault_rate_per_s:g} "
+        f"--fault {cfg.demo_fault}"
+    )
+    correctness = [c for c in claims_from_run(faulty, fault_cmd) if c.metric not in TIMING]
+    correctness.append(
+        claim_from_alerts(faulty, f"{fault_cmd} --freshness-alert-s {cfg.demo_alert_freshness_s:g}")
+    )
     drift = Claim(
         story=STORY,
         claim="drift between batch and stream is detected and repaired (0 after backfill)",

@@ -30,6 +30,7 @@ from starlab.kafka_io import delete_topics, ensure_topics
 from starlab.lake.events import reset_events_table
 from starlab.metrics import LatencySummary
 from starlab.observability.live import alerts_for, installed_rules, prometheus_ready
+from starlab.observability.receiver import AlertRecord
 from starlab.settings import Settings
 from starlab.stack.components import Kafka
 from streaming.errors import CatchUpTimeout, FaultInjectionError, JobError, StreamConfigError
@@ -104,8 +105,10 @@ class RunResult:
     freshness_p95_s: float | None
     freshness_max_s: float | None
     max_lag: int
-    alerts: list[dict[str, object]]
-    """The receiver's records for this run (AlertRecord fields), oldest first."""
+    alerts: list[AlertRecord]
+    """What Alertmanager delivered to the receiver for this run, oldest first."""
+    group: str
+    """The Flink job's consumer group (its lag series carry it)."""
     started_at: float
     """Wall-clock time the run began (before the job started)."""
     input_ended_at: float
@@ -126,7 +129,7 @@ class RunResult:
             "latency_ms": self.latency_ms.to_dict() if self.latency_ms else None,
             "freshness_p95_s": self.freshness_p95_s,
             "max_lag": self.max_lag,
-            "alerts": self.alerts,
+            "alerts": [asdict(a) for a in self.alerts],
             "faults": self.faults_done,
             "restored_from": self.restored_from,
         }
@@ -297,10 +300,15 @@ def run_stream(settings: Settings, opts: RunOptions, progress: Progress = print)
             freshness_p95_s=percentile(fresh, 95) if fresh else None,
             freshness_max_s=max(fresh) if fresh else None,
             max_lag=max((x.consumer_lag for x in monitor.samples), default=0),
-            alerts=[asdict(a) for a in alerts],
+            alerts=alerts,
+            group=group,
             started_at=run_started,
             input_ended_at=produce_end_wall,
-            prometheus=prometheus_figures(settings, run_id, run_started, window_end) if observed else None,
+            prometheus=(
+                prometheus_figures(settings, run_id, run_started, window_end, time.time())
+                if observed
+                else None
+            ),
             faults_done=faults_done,
             fault_windows=fault_windows,
             restored_from=restored,

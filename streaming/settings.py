@@ -31,8 +31,17 @@ class StreamSettings(BaseSettings):
     """Dedup state per event_id: longer than the 10 min lateness plus the edge's retry window."""
     demo_rate_per_s: float = Field(default=2_500.0, gt=0)
     """Live rate of `starlab demo stream`: half of what 2 cores sustain, so faults, not load, show."""
-    demo_fault: str = "kill-job@0.5"
+    demo_fault: str = "kill-job@0.3"
     """The fault of the demo's second run (`kill-job@F`, `kill-broker@F`, `stall@F:S`)."""
+    demo_fault_rate_per_s: float = Field(default=200.0, gt=0)
+    """Live rate of the fault run: slow enough that the input outlasts the fault and the
+    job's recovery (20,000 events: 100 s of input, the kill 30 s in; a killed job commits
+    output again about 40 s later), so the freshness alert fires and resolves while data
+    still flows, not because the input ended."""
+    demo_alert_freshness_s: float = Field(default=20.0, gt=0)
+    """The fault run's copy of FreshnessSLOBreach: above 20 s for 2 s (a healthy run's
+    p95 freshness is one checkpoint plus about 5 s, ~10 s; the shipped rule's 300 s is for
+    production, where nobody kills the job on purpose)."""
 
 
 @lru_cache(maxsize=1)

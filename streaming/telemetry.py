@@ -93,6 +93,7 @@ class StreamTelemetry:
         # exports 0 until set, and "newest event at 1970" would read as 56
         # years of staleness before the job has committed anything.
         self._event_time: Gauge | None = None
+        self._freshness_open = True
         self._rows = Counter(
             "starlab_stream_output_rows", "Committed output rows read.", registry=self.registry
         )
@@ -119,14 +120,20 @@ class StreamTelemetry:
 
     def stop_exporting(self) -> None:
         """The input has ended: from here "now - newest event" grows by definition, which
-        is the end of the run, not a stale pipeline. The target leaves Prometheus (its
-        series go stale), and the harness keeps sampling lag for its catch-up wait."""
-        if self.endpoint is not None:
-            self.endpoint.close()
-            self.endpoint = None
+        is the end of the run, not a stale pipeline. The event-time gauge leaves the
+        scrape (Prometheus marks its series stale, so freshness alerts resolve instead of
+        firing on the run's end); latency and row counts keep flowing until `stop`."""
+        with self._lock:
+            self._freshness_open = False
+            if self._event_time is not None:
+                self.registry.unregister(self._event_time)
+                self._event_time = None
 
     def stop(self) -> None:
         self.stop_exporting()
+        if self.endpoint is not None:
+            self.endpoint.close()
+            self.endpoint = None
         self._stop.set()
         for t in self._threads:
             t.join(timeout=10)
@@ -162,13 +169,14 @@ class StreamTelemetry:
                 ev = _ts_s(str(row["max_event_ts"]))
                 if self.newest_event_s is None or ev > self.newest_event_s:
                     self.newest_event_s = ev
-                    if self._event_time is None:
+                    if self._event_time is None and self._freshness_open:
                         self._event_time = Gauge(
                             "starlab_stream_output_event_time_seconds",
                             "Newest event time in the committed output (unix seconds).",
                             registry=self.registry,
                         )
-                    self._event_time.set(ev)
+                    if self._event_time is not None:
+                        self._event_time.set(ev)
 
     def sample(self) -> Sample:
         lag = consumer_lag(self.settings, self.group, self.settings.events_topic)
@@ -203,26 +211,30 @@ class PrometheusFigures:
     freshness_query: str
 
 
-def prometheus_figures(settings: Settings, run_id: str, start: float, end: float) -> PrometheusFigures | None:
-    """Query the live Prometheus for the run [start, end]; None when it is not answering."""
+def prometheus_figures(
+    settings: Settings, run_id: str, start: float, fresh_end: float, end: float
+) -> PrometheusFigures | None:
+    """Query the live Prometheus for the run: latency over [start, end], freshness over
+    [start, fresh_end] (while input flowed); None when Prometheus is not answering."""
     from starlab.errors import StarlabError
     from starlab.observability.query import PromClient
 
     window = max(int(end - start), 1)
+    fresh_window = max(int(fresh_end - start), 1)
     e2e = (
         "histogram_quantile(0.95, sum by (le) "
         f'(increase(starlab_stream_end_to_end_latency_seconds_bucket{{run="{run_id}"}}[{window}s])))'
     )
-    fresh = f'quantile_over_time(0.95, slo:stream_freshness_seconds{{run="{run_id}"}}[{window}s])'
+    fresh = f'quantile_over_time(0.95, slo:stream_freshness_seconds{{run="{run_id}"}}[{fresh_window}s])'
 
-    def one(client: PromClient, expr: str) -> float | None:
-        rows = client.query(expr, at=end)
+    def one(client: PromClient, expr: str, at: float) -> float | None:
+        rows = client.query(expr, at=at)
         value = rows[0].v if rows else None
         return None if value is None or value != value else value  # NaN: no data
 
     try:
         with PromClient(settings.prometheus_url) as client:
-            return PrometheusFigures(one(client, e2e), one(client, fresh), window, e2e, fresh)
+            return PrometheusFigures(one(client, e2e, end), one(client, fresh, fresh_end), window, e2e, fresh)
     except StarlabError as exc:
         print(f"stream telemetry: Prometheus figures unavailable: {exc}", flush=True)
         return None

@@ -1,4 +1,4 @@
-"""After `starlab up`: Prometheus scrapes every component, loads every story's rules, and Alertmanager is wired.
+"""After `starlab up`: every component scraped, every story's rules loaded, Alertmanager wired.
 
 Backs issue 11's "scrape targets for everything that runs". Each job must be
 up and must export the one series its dashboards or SLOs read; a renamed

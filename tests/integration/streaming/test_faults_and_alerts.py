@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from starlab.observability.query import PromClient
-from starlab.observability.receiver import rfc3339_seconds
 from starlab.settings import Settings
 from streaming.alerts import run_rules
 from streaming.scenario import Fault, RunOptions, run_stream
@@ -130,20 +129,22 @@ def test_stall_fires_alerts_that_clear(isolated: Settings, observed: Settings, t
     (stall,) = r.fault_windows
     by_rule: dict[str, list[str]] = {}
     for a in r.alerts:
-        by_rule.setdefault(str(a["alertname"]), []).append(str(a["status"]))
+        by_rule.setdefault(a.alertname, []).append(a.status)
     # each alert fired once and resolved once, as Alertmanager delivered them to the webhook
     assert by_rule.get("FreshnessSLOBreach") == ["firing", "resolved"], r.alerts
     assert by_rule.get("ConsumerLagHigh") == ["firing", "resolved"], r.alerts
     for a in r.alerts:
-        started = rfc3339_seconds(str(a["starts_at"]))
         # nothing fired before the stall (warm-up, healthy lag) ...
-        assert started > stall.started_at, (a, stall)
-        if a["status"] == "resolved":
-            ended = rfc3339_seconds(str(a["ends_at"]))
+        assert a.started > stall.started_at, (a, stall)
+        if a.status == "resolved":
             # ... and each resolved after the job came back, while input still flowed
-            # (not because the run's target left Prometheus at the end)
-            assert stall.ended_at < ended < r.input_ended_at, (a, stall, r.input_ended_at)
-            assert a["annotations"]["runbook_url"].startswith("docs/runbooks/")  # type: ignore[index]
+            # (not because the run's freshness series left Prometheus at the end)
+            assert a.ended is not None and stall.ended_at < a.ended < r.input_ended_at, (
+                a,
+                stall,
+                r.input_ended_at,
+            )
+            assert a.annotations["runbook_url"].startswith("docs/runbooks/")
     assert r.report.ok
     # Flink's own reporter was scraped during the run (its checkpoints, from the job's JVM)
     prom = PromClient(s.prometheus_url)

@@ -420,3 +420,16 @@ def test_streaming_dashboard_shades_the_slo_alerts() -> None:
     thresholds = {t for p in streaming.panels for t in p.thresholds}
     assert ("freshness SLO", 300.0) in thresholds
     assert ("ConsumerLagHigh", 100_000.0) in thresholds
+
+
+def test_a_runs_dashboard_watches_that_run_only_and_draws_its_alert_threshold() -> None:
+    from streaming.dashboard import for_run
+
+    d = for_run("ab12", "starlab-flink-ab12", alert_threshold_s=20)
+    exprs = [e for p in d.panels for _, e in p.exprs]
+    assert 'slo:stream_freshness_seconds{run="ab12"}' in exprs
+    assert 'slo:consumer_lag_records{group="starlab-flink-ab12"}' in exprs
+    assert any('starlab_stream_end_to_end_latency_seconds_bucket{run="ab12"}[' in e for e in exprs)
+    (fresh,) = [p for p in d.panels if "FreshnessSLOBreach" in p.alert_names]
+    assert fresh.thresholds[0] == ("this run's alert", 20.0)
+    assert ("freshness SLO", 300.0) in fresh.thresholds
