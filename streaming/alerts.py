@@ -40,22 +40,20 @@ def run_rules(
 
     def build(run_id: str, group: str) -> str:
         slo = load_slo_file(SLO_FILE)
-        fresh = yaml.safe_load(
-            render_scoped(
-                slo,
-                group=f"run-{run_id}-freshness",
-                scope={"run": run_id},
-                alerts=[FRESHNESS],
-                overrides={k: v for k, v in overrides.items() if k == FRESHNESS},
+        # freshness is labelled by run, lag by the run's consumer group
+        fresh, lag = (
+            yaml.safe_load(
+                render_scoped(
+                    slo,
+                    group=f"run-{run_id}-{suffix}",
+                    scope=scope,
+                    alerts=[alert],
+                    overrides={k: v for k, v in overrides.items() if k == alert},
+                )
             )
-        )
-        lag = yaml.safe_load(
-            render_scoped(
-                slo,
-                group=f"run-{run_id}-lag",
-                scope={"group": group},
-                alerts=[LAG],
-                overrides={k: v for k, v in overrides.items() if k == LAG},
+            for alert, suffix, scope in (
+                (FRESHNESS, "freshness", {"run": run_id}),
+                (LAG, "lag", {"group": group}),
             )
         )
         if warmup_s > 0:

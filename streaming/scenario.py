@@ -29,8 +29,8 @@ from starlab.events.producer import EdgeProducer, ProducerCollector
 from starlab.kafka_io import delete_topics, ensure_topics
 from starlab.lake.events import reset_events_table
 from starlab.metrics import LatencySummary
-from starlab.observability.live import alerts_for, installed_rules, prometheus_ready
-from starlab.observability.receiver import AlertRecord
+from starlab.observability.live import installed_rules, prometheus_ready
+from starlab.observability.receiver import AlertRecord, read_log
 from starlab.settings import Settings
 from starlab.stack.components import Kafka
 from streaming.errors import CatchUpTimeout, FaultInjectionError, JobError, StreamConfigError
@@ -276,11 +276,11 @@ def run_stream(settings: Settings, opts: RunOptions, progress: Progress = print)
         job.stop()
         # What Prometheus raised for this run, as the receiver got it: freshness is
         # evaluated per run, lag per consumer group (each run has its own).
-        seen = {(a.status, a.fingerprint) for a in alerts_for(settings, run_started, run=run_id)}
-        alerts = alerts_for(settings, run_started, run=run_id) + [
-            a for a in alerts_for(settings, run_started, group=group) if (a.status, a.fingerprint) not in seen
-        ]
-        alerts.sort(key=lambda a: a.received_at)
+        alerts = [
+            a
+            for a in read_log(settings.alerts_log, run_started)
+            if a.labels.get("run") == run_id or a.labels.get("group") == group
+        ]  # the log is in the order the receiver got them
 
         # Freshness while data flows: once the producer stops, "now - newest event"
         # grows by definition and says nothing about the pipeline.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,12 +23,11 @@ if TYPE_CHECKING:  # the story is imported only by the tests that use it
     from rankings.settings import RankingsSettings
 
 
-@pytest.fixture(scope="session")
-def stack() -> Iterator[Settings]:
+@contextmanager
+def _running(settings: Settings, wanted: list[str]) -> Iterator[Settings]:
+    """Start what of `wanted` is not up, and stop only that again at the end."""
     from starlab.stack import manager
 
-    settings = get_settings()
-    wanted = ["kafka", "schema-registry", "redis"]
     health = {h.name: h for h in manager.status(settings)}
     missing = [n for n in wanted if not health[n].healthy]
     if missing:
@@ -35,22 +35,19 @@ def stack() -> Iterator[Settings]:
     yield settings
     if missing:
         manager.down(settings, missing, progress=lambda m: None)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Settings]:
+    with _running(get_settings(), ["kafka", "schema-registry", "redis"]) as settings:
+        yield settings
 
 
 @pytest.fixture(scope="session")
 def observed(stack: Settings) -> Iterator[Settings]:
     """The stack plus what watches it: Prometheus, Alertmanager, the receiver, the lag exporter."""
-    from starlab.stack import manager
-
-    settings = stack
-    wanted = ["lag-exporter", "alert-receiver", "alertmanager", "prometheus"]
-    health = {h.name: h for h in manager.status(settings)}
-    missing = [n for n in wanted if not health[n].healthy]
-    if missing:
-        manager.up(settings, missing, progress=lambda m: None)
-    yield settings
-    if missing:
-        manager.down(settings, missing, progress=lambda m: None)
+    with _running(stack, ["lag-exporter", "alert-receiver", "alertmanager", "prometheus"]) as settings:
+        yield settings
 
 
 @pytest.fixture

@@ -44,6 +44,7 @@ from starlab.observability.query import (
     Series,
     Timestamp,
     graph_url,
+    unix_seconds,
 )
 
 if TYPE_CHECKING:
@@ -137,7 +138,7 @@ class Dashboard:
         if not _SLUG.fullmatch(self.slug):
             raise ConfigError(f"dashboard slug {self.slug!r} must match {_SLUG.pattern} (it names a file)")
         object.__setattr__(self, "panels", tuple(self.panels))
-        markers = tuple((_unix(t), str(label)) for t, label in self.markers)
+        markers = tuple((unix_seconds(t), str(label)) for t, label in self.markers)
         object.__setattr__(self, "markers", tuple(sorted(markers)))
 
     @property
@@ -147,7 +148,7 @@ class Dashboard:
 
     def with_markers(self, markers: Sequence[tuple[Timestamp, str]]) -> Dashboard:
         """A copy with this run's fault markers (unix seconds or aware datetimes)."""
-        return replace(self, markers=tuple((_unix(t), label) for t, label in markers))
+        return replace(self, markers=tuple((unix_seconds(t), label) for t, label in markers))
 
     def with_window(self, window: str) -> Dashboard:
         """A copy whose PromQL has `{window}` replaced by `window` (a PromQL duration: "15s", "1m")."""
@@ -222,14 +223,6 @@ class DashboardData:
     alerts: dict[str, AlertResult]
 
 
-def _unix(t: Timestamp) -> float:
-    if isinstance(t, datetime):
-        if t.tzinfo is None:
-            raise ConfigError(f"naive datetime {t.isoformat()}: give a timezone (UTC) or unix seconds")
-        return t.timestamp()
-    return float(t)
-
-
 def firing_intervals(series: Series | Sequence[Series], step: float) -> list[tuple[float, float]]:
     """[first, last] sample times of each run of consecutive firing points, merged across series.
 
@@ -267,7 +260,7 @@ def fetch(
     hide the others; an unreachable Prometheus (`PrometheusUnavailable`)
     raises, since every panel would be empty.
     """
-    t0, t1 = _unix(start), _unix(end)
+    t0, t1 = unix_seconds(start), unix_seconds(end)
     if not t1 > t0:
         raise ConfigError(f"dashboard range is empty: end {t1} is not after start {t0}")
     if step <= 0 or (t1 - t0) / step > MAX_POINTS:

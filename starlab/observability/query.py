@@ -35,6 +35,7 @@ __all__ = [
     "Target",
     "Timestamp",
     "graph_url",
+    "unix_seconds",
 ]
 
 Timestamp = float | datetime
@@ -111,7 +112,8 @@ class Target:
     labels: dict[str, str] = field(default_factory=dict)
 
 
-def _unix(t: Timestamp) -> float:
+def unix_seconds(t: Timestamp) -> float:
+    """Unix seconds from a float or an aware datetime; a naive datetime is refused (which zone?)."""
     if isinstance(t, datetime):
         if t.tzinfo is None:
             raise PrometheusError(f"naive datetime {t.isoformat()}: give a timezone (UTC) or unix seconds")
@@ -210,7 +212,7 @@ class PromClient:
         """Evaluate `expr` at `at` (default: now); a scalar result is one sample with no labels."""
         params = {"query": expr}
         if at is not None:
-            params["time"] = repr(_unix(at))
+            params["time"] = repr(unix_seconds(at))
         data = self._get("/api/v1/query", params)
         try:
             kind = data["resultType"]
@@ -237,8 +239,8 @@ class PromClient:
             raise PrometheusError(f"step must be a positive number of seconds, got {step}")
         params = {
             "query": expr,
-            "start": repr(_unix(start)),
-            "end": repr(_unix(end)),
+            "start": repr(unix_seconds(start)),
+            "end": repr(unix_seconds(end)),
             "step": repr(float(step)),
         }
         data = self._get("/api/v1/query_range", params)
@@ -321,7 +323,7 @@ def graph_url(base_url: str, expr: str, range_s: float, end: Timestamp | None = 
     if end is None:
         params.append(("g0.range_input", f"{seconds}s"))
     else:
-        end_unix = _unix(end)
+        end_unix = unix_seconds(end)
         pinned = _minute_ceiling(end_unix)
         widened = seconds + math.ceil(pinned.timestamp() - end_unix)
         params += [("g0.range_input", f"{widened}s"), ("g0.end_input", pinned.strftime("%Y-%m-%d %H:%M"))]

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import psutil
+
 from starlab.errors import ConfigError, StackError
 
 if TYPE_CHECKING:
@@ -46,16 +48,6 @@ def port_range(spec: str) -> range:
     return range(lo, hi + 1)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 @dataclass(frozen=True)
 class Target:
     """One file_sd entry: where to scrape and the labels Prometheus adds."""
@@ -78,7 +70,7 @@ def register(settings: Settings, job: str, address: str, labels: dict[str, str] 
             pid = int(stale.stem.split("-")[-2])
         except (ValueError, IndexError):
             continue
-        if not _pid_alive(pid):
+        if not psutil.pid_exists(pid):
             stale.unlink(missing_ok=True)
     port = address.rsplit(":", 1)[1]
     path = out / f"{job}-{os.getpid()}-{port}.json"

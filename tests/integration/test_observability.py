@@ -52,15 +52,22 @@ def test_every_component_is_a_healthy_target_with_its_series(watched: Settings) 
 
 
 def test_every_story_slo_group_is_loaded_and_alertmanager_is_discovered(watched: Settings) -> None:
-    rules = httpx.get(f"{watched.prometheus_url}/api/v1/rules", timeout=5).json()["data"]["groups"]
+    # A reload (a test that installed and removed its own rules) re-creates the rule
+    # groups (health "unknown" until their first evaluation) and re-runs Alertmanager
+    # discovery (the list is empty until it finishes): both settle within a few
+    # evaluation intervals, so wait for that state instead of sampling one instant.
+    deadline = time.monotonic() + 30
+    while True:
+        rules = httpx.get(f"{watched.prometheus_url}/api/v1/rules", timeout=5).json()["data"]["groups"]
+        ams = httpx.get(f"{watched.prometheus_url}/api/v1/alertmanagers", timeout=5).json()["data"]
+        ours = [r for g in rules if g["name"].startswith("starlab-slo-") for r in g["rules"]]
+        settled = ams["activeAlertmanagers"] and all(r["health"] != "unknown" for r in ours)
+        if settled or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     names = {g["name"] for g in rules}
     assert {"starlab-slo-stream", "starlab-slo-features", "starlab-slo-rankings"} <= names
-    for g in rules:
-        if g["name"].startswith("starlab-slo-"):
-            assert all(r["health"] == "ok" for r in g["rules"]), [
-                r for r in g["rules"] if r["health"] != "ok"
-            ]
-    ams = httpx.get(f"{watched.prometheus_url}/api/v1/alertmanagers", timeout=5).json()["data"]
+    assert all(r["health"] == "ok" for r in ours), [r for r in ours if r["health"] != "ok"]
     assert [a["url"] for a in ams["activeAlertmanagers"]] == [f"{watched.alertmanager_url}/api/v2/alerts"]
 
 

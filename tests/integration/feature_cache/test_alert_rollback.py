@@ -16,14 +16,11 @@ takes too, a minute later.
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
-import redis
 
-from feature_cache.bench.rig import APP_FACTORY, app_env, delete_prefix
+from feature_cache.bench.rig import APP_FACTORY, app_env
 from feature_cache.deps.fleet import DependencyFleet
 from feature_cache.settings import Design, FeatureCacheSettings
 from starlab.observability.live import alerts_for, installed_rules
@@ -32,15 +29,6 @@ from starlab.serving.process import AppServer
 from starlab.settings import ROOT, Settings
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def prefix(stack: Settings) -> Iterator[str]:
-    p = f"t{uuid.uuid4().hex[:8]}:fc"
-    yield p
-    client = redis.Redis.from_url(stack.redis_url)
-    delete_prefix(client, p)
-    client.close()
 
 
 def test_the_p95_alert_trips_the_breaching_instances_kill_switch(observed: Settings, prefix: str) -> None:

@@ -58,15 +58,6 @@ def fleet() -> Iterator[DependencyFleet]:
         yield f
 
 
-@pytest.fixture
-def prefix(stack: Settings) -> Iterator[str]:
-    p = f"t{uuid.uuid4().hex[:8]}:fc"
-    yield p
-    client = redis.Redis.from_url(stack.redis_url)
-    delete_prefix(client, p)
-    client.close()
-
-
 def _app(fleet: DependencyFleet | None, redis_url: str, prefix: str, **overrides: object) -> AppServer:
     env = app_env(Design.B, fleet, redis_url, prefix, scoring=False, **overrides)
     return AppServer(APP_FACTORY, env=env)
