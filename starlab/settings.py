@@ -11,9 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Topology = Literal["single", "cluster"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,27 @@ class Settings(BaseSettings):
     """All of starlab's configuration; one attribute per `STARLAB_<NAME>`."""
 
     model_config = SettingsConfigDict(env_prefix="STARLAB_", env_file=".env", extra="ignore", frozen=True)
+
+    # --- topology (issue 12) --------------------------------------------------
+    topology: Topology = "single"
+    """`single`: one process per system (one broker, Flink's mini-cluster in the job's
+    JVM, one Redis). `cluster`: three KRaft nodes, a Flink session cluster (one
+    JobManager, two TaskManagers) and a three-master Redis Cluster, on ports of their
+    own, so both can run side by side. The cluster's addresses below replace
+    `kafka_bootstrap`, `schema_registry_url`, `redis_url` and `flink_rest_url`
+    unless those are set explicitly."""
+    cluster_kafka_bootstrap: str = "127.0.0.1:29092,127.0.0.1:29094,127.0.0.1:29096"
+    """The three KRaft nodes' broker listeners; each node's controller listens one port up."""
+    cluster_kafka_jmx_ports: str = "9405-9407"
+    cluster_schema_registry_url: str = "http://127.0.0.1:8091"
+    """The cluster's registry keeps its schemas on the cluster's Kafka."""
+    cluster_redis_ports: str = "6381-6383"
+    """The Redis Cluster's masters; each node's cluster bus is its port + 10000."""
+    cluster_flink_rest_url: str = "http://127.0.0.1:8088"
+    """The session cluster's REST endpoint (8081-8083 are taken by the registry,
+    compose and Connect)."""
+    cluster_kafka_partitions: int = 4
+    """Event topic partitions on the cluster: enough for the rescale to parallelism 4."""
 
     # --- paths -------------------------------------------------------------
     home: Path = Path(".starlab")
@@ -127,6 +152,36 @@ class Settings(BaseSettings):
     (never the app team's); see docs/adr/0006-iceberg-lake.md."""
     lake_namespace: str = "lake"
     """Iceberg namespace of the lake's tables (`lake.events`)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cluster_addresses(cls, data: Any) -> Any:
+        """On the cluster topology, point the clients at the cluster unless told otherwise."""
+        if not isinstance(data, dict) or data.get("topology") != "cluster":
+            return data
+        defaults = {name: field.default for name, field in cls.model_fields.items()}
+
+        def given(name: str) -> Any:
+            return data.get(name, defaults[name])
+
+        first_redis = port_range(str(given("cluster_redis_ports")))[0]
+        derived = {
+            "kafka_bootstrap": given("cluster_kafka_bootstrap"),
+            "schema_registry_url": given("cluster_schema_registry_url"),
+            "redis_url": f"redis://127.0.0.1:{first_redis}/0",
+            "flink_rest_url": given("cluster_flink_rest_url"),
+            "kafka_partitions": given("cluster_kafka_partitions"),
+        }
+        return {**derived, **data}
+
+    @property
+    def clustered(self) -> bool:
+        return self.topology == "cluster"
+
+    @property
+    def kafka_replication(self) -> int:
+        """Replicas of every topic starlab creates: 3 on the cluster (min.insync.replicas 2)."""
+        return 3 if self.clustered else 1
 
     @property
     def postgres(self) -> PostgresAddress:
@@ -214,11 +269,25 @@ class Settings(BaseSettings):
 
     @property
     def kafka_port(self) -> int:
-        return int(self.kafka_bootstrap.rsplit(":", 1)[1])
+        """The (first) broker's port."""
+        return int(self.kafka_bootstrap.split(",")[0].rsplit(":", 1)[1])
 
     @property
     def kafka_host(self) -> str:
-        return self.kafka_bootstrap.rsplit(":", 1)[0]
+        return self.kafka_bootstrap.split(",")[0].rsplit(":", 1)[0]
+
+
+def port_range(spec: str) -> range:
+    """`"9280-9299"` -> range(9280, 9300); a bad spec names the expected form."""
+    from starlab.errors import ConfigError
+
+    try:
+        lo, hi = (int(x) for x in spec.split("-", 1))
+    except ValueError:
+        raise ConfigError(f"port range {spec!r}: expected LOW-HIGH, e.g. 9280-9299") from None
+    if not 0 < lo <= hi < 65536:
+        raise ConfigError(f"port range {spec!r}: expected 0 < LOW <= HIGH < 65536")
+    return range(lo, hi + 1)
 
 
 @lru_cache(maxsize=1)
@@ -230,4 +299,4 @@ def get_settings() -> Settings:
 ROOT = Path(__file__).resolve().parent.parent
 """The repository root: where the pom files, dbt_project/ and dags/ live."""
 
-__all__ = ["ROOT", "PostgresAddress", "Settings", "get_settings"]
+__all__ = ["ROOT", "PostgresAddress", "Settings", "Topology", "get_settings", "port_range"]

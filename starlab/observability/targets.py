@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 
 import psutil
 
-from starlab.errors import ConfigError, StackError
+from starlab.errors import StackError
+from starlab.settings import port_range
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
@@ -35,17 +36,6 @@ __all__ = ["MetricsEndpoint", "Target", "port_range", "register", "serve_metrics
 
 def targets_dir(settings: Settings) -> Path:
     return settings.prometheus_dir / "targets"
-
-
-def port_range(spec: str) -> range:
-    """`"9280-9299"` -> range(9280, 9300); a bad spec names the setting."""
-    try:
-        lo, hi = (int(x) for x in spec.split("-", 1))
-    except ValueError:
-        raise ConfigError(f"port range {spec!r}: expected LOW-HIGH, e.g. 9280-9299") from None
-    if not 0 < lo <= hi < 65536:
-        raise ConfigError(f"port range {spec!r}: expected 0 < LOW <= HIGH < 65536")
-    return range(lo, hi + 1)
 
 
 @dataclass(frozen=True)
