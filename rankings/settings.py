@@ -64,7 +64,9 @@ class RankingsSettings(BaseSettings):
 
     # --- cache & API ----------------------------------------------------------
     key_prefix: str = Field(default="rankings", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
-    """Redis key prefix: `<prefix>:live` is the serving pointer, `<prefix>:<build>:*` a version."""
+    """Redis key prefix: `{<prefix>}:live` is the serving pointer, `{<prefix>}:<build>:*` a version.
+    The braces (a Redis Cluster hash tag) are added by `rankings.serving.cache`'s key builders,
+    so this pattern refuses them."""
     top_n: int = Field(default=100, ge=1, le=10_000)
     """Items per cached list (overall and per category); the API's `limit` maximum."""
     default_limit: int = Field(default=20, ge=1)

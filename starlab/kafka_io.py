@@ -35,7 +35,12 @@ def ensure_topics(settings: Settings, specs: list[TopicSpec], timeout_s: float =
     client = admin(settings)
     existing = set(client.list_topics(timeout=timeout_s).topics)
     new = [
-        NewTopic(s.name, num_partitions=s.partitions, replication_factor=1, config=dict(s.config))
+        NewTopic(
+            s.name,
+            num_partitions=s.partitions,
+            replication_factor=settings.kafka_replication,
+            config=dict(s.config),
+        )
         for s in specs
         if s.name not in existing
     ]

@@ -5,9 +5,10 @@ story 4's offline-online consistency: the same typed record feeds the Redis
 hash (what serving reads) and the offline history (what training reads), so
 both sides hold the same values.
 
-Redis layout: one hash per (user, group), key `<prefix>:<user_id>:<group>`
-(`fc:u000042:activity`), so each group carries its own TTL (Redis 7.0 has no
-per-field TTL). Fields: every feature of the group, plus
+Redis layout: one hash per (user, group), key `<prefix>:{<user_id>}:<group>`
+(`fc:{u000042}:activity`), so each group carries its own TTL (Redis 7.0 has no
+per-field TTL). The braces are a Redis Cluster hash tag: a user's groups share
+one slot, so one script or transaction may touch them all. Fields: every feature of the group, plus
 - `_event_ts`: epoch ms of the newest event the values include (they hold as of it);
 - `_emit_ts`: epoch ms when Flink computed them;
 - `_ingest_ts`: epoch ms when the materializer wrote them (the history's created_ts);
@@ -40,6 +41,7 @@ __all__ = [
     "epoch_ms",
     "parse_record",
     "redis_key",
+    "split_redis_key",
     "to_redis_hash",
 ]
 
@@ -155,8 +157,17 @@ def parse_record(value: bytes | None, schema: FeatureSchema = PRECOMPUTE_SCHEMA)
 
 
 def redis_key(prefix: str, user_id: str, group: str) -> str:
-    """`<prefix>:<user_id>:<group>`, e.g. `fc:u000042:activity`."""
-    return f"{prefix}:{user_id}:{group}"
+    """`<prefix>:{<user_id>}:<group>`, e.g. `fc:{u000042}:activity` (braces: the hash tag)."""
+    return f"{prefix}:{{{user_id}}}:{group}"
+
+
+def split_redis_key(key: str) -> tuple[str, str] | None:
+    """(user_id, group) of a `redis_key`; None for another key under the prefix (`<prefix>:_ttl`)."""
+    head, _, group = key.rpartition(":")
+    _, _, tagged = head.rpartition(":")
+    if len(tagged) < 3 or tagged[0] != "{" or tagged[-1] != "}" or not group:
+        return None
+    return tagged[1:-1], group
 
 
 def epoch_ms(ts: datetime) -> int:

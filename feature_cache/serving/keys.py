@@ -11,7 +11,7 @@ fixing what one user's features are, in both designs:
   embeddings service, the one design B may call on demand.
 
 Redis layout: the materializer's contract (`feature_cache.precompute.records`):
-one hash per (user, group), key `<prefix>:<user_id>:<group>`, each group with
+one hash per (user, group), key `<prefix>:{<user_id>}:<group>`, each group with
 its own TTL (Redis 7.0 has no per-field TTL), fields = the group's features
 as text plus `_event_ts` (epoch ms the values hold as of), `_emit_ts` and
 `_ingest_ts` (epoch ms). Text encoding as there: integers in decimal, floats
@@ -160,13 +160,19 @@ def spec(name: GroupName) -> GroupSpec:
 
 
 def group_key(prefix: str, user_id: str, group: GroupName | str) -> str:
-    """`<prefix>:<user_id>:<group>`: `feature_cache.precompute.records.redis_key`'s layout."""
-    return f"{prefix}:{user_id}:{group}"
+    """`<prefix>:{<user_id>}:<group>`: `feature_cache.precompute.records.redis_key`'s layout.
+
+    The braces are a Redis Cluster hash tag (issue 12): only the user id is
+    hashed, so a user's groups share one slot and the one-script read (and the
+    materializer's per-user write) stays legal on a cluster, while users spread
+    over the masters. A standalone Redis ignores them."""
+    return f"{prefix}:{{{user_id}}}:{group}"
 
 
 def ttl_key(prefix: str) -> str:
     """Hash `group -> seconds` where a writer publishes its dynamic TTLs. Two segments, so it
-    can never be a user's group key (three)."""
+    can never be a user's group key (three). Its slot is no user's: on a cluster the reader
+    reads it beside the script (`cache.CacheReader`), not in it."""
     return f"{prefix}:_ttl"
 
 

@@ -15,13 +15,11 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-import redis
-import redis.asyncio as aioredis
-
 from rankings.errors import RankingsError
-from rankings.serving.cache import READ_LUA
+from rankings.serving.cache import READ_LUA, key_tag, pointer_key, version_key
 from rankings.settings import RankingsSettings
 from starlab.metrics import LatencySummary, percentile
+from starlab.redis_client import async_client, sync_client
 from starlab.serving.histogram import LatencyRecorder
 from starlab.serving.load import LoadSpec, run_load
 from starlab.settings import Settings
@@ -91,25 +89,25 @@ class RoundTrips:
 
 def redis_round_trips(settings: Settings, cfg: RankingsSettings, n: int = 3_000) -> RoundTrips:
     """Bare GET, and the API's read as one EVALSHA vs two round trips (GET, then LRANGE)."""
-    pointer = f"{cfg.key_prefix}:live"
+    pointer, tag = pointer_key(cfg.key_prefix), key_tag(cfg.key_prefix)
 
     async def measure() -> dict[str, list[float]]:
-        client = aioredis.Redis.from_url(settings.redis_url)
+        client = async_client(settings)
         script = client.register_script(READ_LUA)
         out: dict[str, list[float]] = {"get": [], "evalsha_1rt": [], "get_lrange_2rt": []}
         try:
-            await script(keys=[pointer], args=[cfg.key_prefix, "overall", 20])  # load it
+            await script(keys=[pointer], args=[tag, "overall", 20])  # load it
             for _ in range(n):
                 t0 = time.perf_counter_ns()
                 build = await client.get(pointer)
                 t1 = time.perf_counter_ns()
-                await script(keys=[pointer], args=[cfg.key_prefix, "overall", 20])
+                await script(keys=[pointer], args=[tag, "overall", 20])
                 t2 = time.perf_counter_ns()
                 b = await client.get(pointer)
                 if build is None or b is None:
                     raise RankingsError("nothing is served: the round-trip probe needs a live version")
                 build_id = b.decode() if isinstance(b, bytes) else str(b)
-                await client.lrange(f"{cfg.key_prefix}:{build_id}:overall", 0, 19)
+                await client.lrange(version_key(cfg.key_prefix, build_id, "overall"), 0, 19)
                 t3 = time.perf_counter_ns()
                 out["get"].append((t1 - t0) / 1e3)
                 out["evalsha_1rt"].append((t2 - t1) / 1e3)
@@ -119,7 +117,7 @@ def redis_round_trips(settings: Settings, cfg: RankingsSettings, n: int = 3_000)
         return out
 
     samples = asyncio.run(measure())
-    sync = redis.Redis.from_url(settings.redis_url)
+    sync = sync_client(settings)
     sync_get = []
     try:
         for _ in range(n):

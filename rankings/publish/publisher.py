@@ -113,7 +113,7 @@ class Publisher:
     @property
     def cache(self) -> RankingsCache:
         if self._cache is None:
-            self._cache = RankingsCache.from_url(self.settings.redis_url, self.cfg.key_prefix)
+            self._cache = RankingsCache.connect(self.settings, self.cfg.key_prefix)
         return self._cache
 
     def build_dir(self, build_id: str) -> Path:

@@ -4,7 +4,7 @@ Backs story 2's "API p95 180 ms" (< 200 ms), issue 4's "no request ever
 mixes versions" and item 6's "the ranking path may add about one Redis round
 trip, not more":
 
-- Every request reads the serving pointer (`<prefix>:live`, one GET), so a
+- Every request reads the serving pointer (`{<prefix>}:live`, one GET), so a
   flip or a rollback is seen by the very next request.
 - A version's keys are immutable once warmed, so the response body of
   (build, list, limit) can be memoized in-process: a hit costs that one GET
@@ -18,7 +18,9 @@ trip, not more":
 - Redis is reached through redis-py's asyncio client with the hiredis
   parser and a blocking pool (a burst waits for a connection instead of
   failing); docs/adr/0004-story-shape.md has its cost measured against the
-  hand-written RESP client it replaced.
+  hand-written RESP client it replaced. On a Redis Cluster
+  (`STARLAB_TOPOLOGY=cluster`, `starlab.redis_client`) the pool is per
+  master and does not block; the hash-tagged keys put a whole ranking on one.
 
     uvicorn --factory rankings.serving.api:create_app --port 8000   # or: starlab rankings serve
 
@@ -37,15 +39,14 @@ from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated, Any
 
-import redis.asyncio as aioredis
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
-from redis.exceptions import RedisError
 
-from rankings.serving.cache import READ_LUA
+from rankings.serving.cache import READ_LUA, key_tag, pointer_key
 from rankings.settings import RankingsSettings, get_rankings_settings
 from starlab.observability.http import instrument
+from starlab.redis_client import REDIS_ERRORS, async_client
 from starlab.settings import Settings, get_settings
 
 CATEGORY_PATTERN = r"^[a-z0-9_-]{1,40}$"
@@ -90,23 +91,19 @@ def create_app(settings: Settings | None = None, cfg: RankingsSettings | None = 
     settings = settings or get_settings()
     cfg = cfg if cfg is not None else get_rankings_settings()
     top_n, default_limit = cfg.top_n, min(cfg.default_limit, cfg.top_n)
-    pointer = f"{cfg.key_prefix}:live"
+    pointer, tag = pointer_key(cfg.key_prefix), key_tag(cfg.key_prefix)
     memo: dict[tuple[bytes, str, int], bytes] = {}
-    unavailable = (RedisError, OSError, TimeoutError)
+    unavailable = (*REDIS_ERRORS, OSError, TimeoutError)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = aioredis.BlockingConnectionPool.from_url(
-            settings.redis_url, max_connections=64, timeout=2.0, socket_timeout=2.0
-        )
-        client = aioredis.Redis(connection_pool=pool)
+        client = async_client(settings, max_connections=64, pool_timeout=2.0, socket_timeout=2.0)
         app.state.redis = client
         app.state.read = client.register_script(READ_LUA)
         try:
             yield
         finally:
-            await client.aclose()
-            await pool.aclose()
+            await client.aclose()  # and its pool(s)
 
     app = FastAPI(
         title="starlab rankings",
@@ -118,7 +115,7 @@ def create_app(settings: Settings | None = None, cfg: RankingsSettings | None = 
 
     async def read(request: Request, suffix: str, limit: int) -> Any:
         try:
-            return await request.app.state.read(keys=[pointer], args=[cfg.key_prefix, suffix, limit])
+            return await request.app.state.read(keys=[pointer], args=[tag, suffix, limit])
         except unavailable as exc:
             raise HTTPException(503, f"ranking cache unavailable: {type(exc).__name__}") from None
 

@@ -4,10 +4,10 @@ Backs story 2's "materialized a warm cache to keep API p95 < 200 ms" and
 issue 4's "the serving pointer moves atomically, so no request ever mixes
 versions":
 
-    <prefix>:live                          -> build id (the serving pointer)
-    <prefix>:<build>:meta                  HASH ranking_date, categories, top_n, warmed_at
-    <prefix>:<build>:overall               LIST of item JSON, rank 1 first
-    <prefix>:<build>:cat:<category>        LIST of item JSON, rank_in_category 1 first
+    {<prefix>}:live                        -> build id (the serving pointer)
+    {<prefix>}:<build>:meta                HASH ranking_date, categories, top_n, warmed_at
+    {<prefix>}:<build>:overall             LIST of item JSON, rank 1 first
+    {<prefix>}:<build>:cat:<category>      LIST of item JSON, rank_in_category 1 first
 
 A version's keys are written completely (one MULTI/EXEC) before anything
 points at them and are never modified afterwards, so a reader that resolved
@@ -18,9 +18,14 @@ rollback window), atomic because Redis runs a script without interleaving.
 
 Reads (`READ_LUA`, used by the API) resolve the pointer and read the list in
 one EVALSHA: one network round trip instead of two (GET pointer, then LRANGE).
-The script touches keys it computes from the pointer, which standalone Redis
-allows; Redis Cluster would need the keys in KEYS (same hash tag), noted in
-docs/rankings.md.
+
+The braces are a hash tag (issue 12): Redis Cluster hashes only `<prefix>`,
+so the pointer and every version's keys share one slot, hence one master. The
+scripts may then touch keys they compute from the pointer (a cluster allows
+undeclared keys of the script's own slot) and the warm stays one MULTI/EXEC;
+a version is top-N lists (`top_n` items each), small enough for one master.
+The tag is added by the key builders below, never by the `key_prefix`
+setting (whose pattern refuses braces).
 """
 
 from __future__ import annotations
@@ -31,9 +36,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import redis
-
 from rankings.errors import FlipRefused, RankingsError
+from starlab.redis_client import SyncRedis, sync_client
+from starlab.settings import Settings
 
 READ_LUA = """
 local build = redis.call('GET', KEYS[1])
@@ -45,7 +50,7 @@ local list = base .. ARGV[2]
 local items = redis.call('LRANGE', list, 0, tonumber(ARGV[3]) - 1)
 return {build, ranking_date, items}
 """
-"""KEYS[1] pointer; ARGV prefix, list suffix (`overall` / `cat:<c>`), limit.
+"""KEYS[1] pointer; ARGV tagged prefix (`key_tag`), list suffix (`overall` / `cat:<c>`), limit.
 Returns nil (nothing published), {build} (version expired) or {build, date, items}."""
 
 MOVE_LUA = """
@@ -71,9 +76,25 @@ if current ~= '' and current ~= ARGV[2] then
 end
 return {1, current}
 """
-"""KEYS[1] pointer; ARGV expected current build ('' = none), new build, prefix,
+"""KEYS[1] pointer; ARGV expected current build ('' = none), new build, tagged prefix,
 TTL (s) for the replaced version. {1, old} moved; {0, actual} the pointer was
 not `expected`; {-1, actual} the new version is not (or no longer) in Redis."""
+
+
+def key_tag(prefix: str) -> str:
+    """`{<prefix>}`: the hash tag every key of the cache starts with, and the prefix the scripts
+    build keys from (so a computed key lands in the pointer's slot)."""
+    return f"{{{prefix}}}"
+
+
+def pointer_key(prefix: str) -> str:
+    """`{<prefix>}:live`: the serving pointer."""
+    return f"{key_tag(prefix)}:live"
+
+
+def version_key(prefix: str, build_id: str, suffix: str) -> str:
+    """`{<prefix>}:<build>:<suffix>`: one key of a version (`meta`, `overall`, `cat:<c>`)."""
+    return f"{key_tag(prefix)}:{build_id}:{suffix}"
 
 
 @dataclass(frozen=True)
@@ -87,23 +108,24 @@ class WarmResult:
 class RankingsCache:
     """Publisher-side (synchronous) access to the cache: warm, move, inspect."""
 
-    def __init__(self, client: redis.Redis, prefix: str = "rankings") -> None:
+    def __init__(self, client: SyncRedis, prefix: str = "rankings") -> None:
         self.r = client
         self.prefix = prefix
         self._read = client.register_script(READ_LUA)
         self._move = client.register_script(MOVE_LUA)
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = "rankings") -> RankingsCache:
-        return cls(redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5), prefix)
+    def connect(cls, settings: Settings, prefix: str = "rankings") -> RankingsCache:
+        """The cache on the stack's Redis, standalone or cluster (`settings.topology`)."""
+        return cls(sync_client(settings, socket_timeout=5, socket_connect_timeout=5), prefix)
 
     # --- keys -------------------------------------------------------------------
     @property
     def pointer_key(self) -> str:
-        return f"{self.prefix}:live"
+        return pointer_key(self.prefix)
 
     def key(self, build_id: str, suffix: str) -> str:
-        return f"{self.prefix}:{build_id}:{suffix}"
+        return version_key(self.prefix, build_id, suffix)
 
     # --- publish ----------------------------------------------------------------
     def warm(self, build_id: str, payload: dict[str, Any], ttl_s: int) -> WarmResult:
@@ -147,7 +169,7 @@ class RankingsCache:
         process moved the pointer meanwhile, `RankingsError` if `new` is not warm.
         """
         code, current = self._move(
-            keys=[self.pointer_key], args=[expected or "", new, self.prefix, replaced_ttl_s]
+            keys=[self.pointer_key], args=[expected or "", new, key_tag(self.prefix), replaced_ttl_s]
         )
         current_s = current.decode() if isinstance(current, bytes) else str(current)
         if int(code) == 0:
@@ -176,7 +198,7 @@ class RankingsCache:
     def read(self, limit: int, category: str | None = None) -> tuple[str, str, list[dict[str, Any]]] | None:
         """What the API would serve, in one round trip: (build, ranking_date, items) or None."""
         suffix = f"cat:{category}" if category else "overall"
-        out = self._read(keys=[self.pointer_key], args=[self.prefix, suffix, limit])
+        out = self._read(keys=[self.pointer_key], args=[key_tag(self.prefix), suffix, limit])
         if not out or len(out) < 3:
             return None
         build, ranking_date, items = out
@@ -190,4 +212,4 @@ class RankingsCache:
         return int(self.r.delete(*keys)) if keys else 0
 
 
-__all__ = ["MOVE_LUA", "READ_LUA", "RankingsCache", "WarmResult"]
+__all__ = ["MOVE_LUA", "READ_LUA", "RankingsCache", "WarmResult", "key_tag", "pointer_key", "version_key"]

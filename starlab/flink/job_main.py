@@ -148,16 +148,28 @@ def flink_settings(cfg: JobConfig) -> dict[str, str]:
         # RocksDB: with the heap backend and checkpointing the dedup state
         # stalled past 200 s on 1M ids here (PITFALLS.md); RocksDB ran in 11 s.
         "state.backend.type": "rocksdb",
-        "state.backend.incremental": "true",
+        "execution.checkpointing.incremental": "true",
         # State per key is kept this long after its last update; each story
         # sets it from what its operators need (story 3: dedup longer than
         # the 10 min lateness plus the edge's retry window).
         "table.exec.state.ttl": f"{cfg.state_ttl_ms} ms",
         # A partition without data must not hold the watermark back forever.
         "table.exec.source.idle-timeout": "30 s",
-        "restart-strategy.type": "fixed-delay",
-        "restart-strategy.fixed-delay.attempts": "20",
-        "restart-strategy.fixed-delay.delay": "3 s",
+        # Restarts back off 1 s, 2 s, 4 s ... up to 15 s, forever: a job whose
+        # broker is still failing over keeps trying instead of using up a fixed
+        # number of attempts (issue 12's cascading faults).
+        "restart-strategy.type": "exponential-delay",
+        "restart-strategy.exponential-delay.initial-backoff": "1 s",
+        "restart-strategy.exponential-delay.max-backoff": "15 s",
+        "restart-strategy.exponential-delay.backoff-multiplier": "2.0",
+        "restart-strategy.exponential-delay.reset-backoff-threshold": "2 min",
+        "restart-strategy.exponential-delay.jitter-factor": "0.1",
+        # A checkpoint that fails while a broker fails over fails that
+        # checkpoint, not the job.
+        "execution.checkpointing.tolerable-failed-checkpoints": "5",
+        # Key groups fixed before the first run, so keyed state (dedup, the
+        # per-minute metrics) can be redistributed when the job is rescaled.
+        "pipeline.max-parallelism": "128",
         "table.exec.sink.upsert-materialize": "NONE",
         # SQL operators copy what they keep, so records need not be copied
         # between chained operators: 18k -> 23k events/s in `stream bench`.
@@ -167,16 +179,27 @@ def flink_settings(cfg: JobConfig) -> dict[str, str]:
         "table.exec.mini-batch.enabled": "false",
     }
     if cfg.flink_rest_url:
-        # docker compose: submit to the JobManager instead of a local
-        # mini-cluster. pipeline.jars are shipped with the job; the lake and
-        # checkpoint paths must be on storage every TaskManager mounts.
-        # Not exercised here: this machine has no Docker engine.
+        # A session cluster (the cluster topology, compose): submit to its
+        # JobManager instead of a local mini-cluster. pipeline.jars are shipped
+        # with the job; the lake and checkpoint paths must be on storage every
+        # TaskManager sees (one machine here; a shared volume in compose).
         from urllib.parse import urlparse
 
         url = urlparse(cfg.flink_rest_url)
         settings["execution.target"] = "remote"
         settings["rest.address"] = url.hostname or "localhost"
         settings["rest.port"] = str(url.port or 8081)
+    else:
+        # The local mini-cluster listens on loopback only: REST (and the web
+        # UI), the blob server and the TaskManager's services. Without these
+        # its REST and blob server bind every interface (issue 12).
+        settings |= {
+            "rest.address": "127.0.0.1",
+            "rest.bind-address": "127.0.0.1",
+            "jobmanager.bind-host": "127.0.0.1",
+            "taskmanager.bind-host": "127.0.0.1",
+            "taskmanager.host": "127.0.0.1",
+        }
     settings.update(cfg.flink_conf)
     if cfg.restore_from:
         settings["execution.state-recovery.path"] = cfg.restore_from
@@ -194,12 +217,17 @@ def main(argv: list[str] | None = None) -> int:
         print(sql.text())
         return 0
 
+    from pyflink.common import Configuration
     from pyflink.table import EnvironmentSettings, TableEnvironment
 
-    t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
-    conf = t_env.get_config()
+    # The whole configuration goes in at creation: the deployment target (local
+    # mini-cluster or a session cluster) and its bind addresses are read then,
+    # and settings made on the created environment come too late for them.
+    conf = Configuration()
     for key, value in flink_settings(cfg).items():
-        conf.set(key, value)
+        conf.set_string(key, value)
+    env_settings = EnvironmentSettings.new_instance().in_streaming_mode().with_configuration(conf).build()
+    t_env = TableEnvironment.create(env_settings)
     for stmt in sql.ddl:
         t_env.execute_sql(stmt)
     stmt_set = t_env.create_statement_set()

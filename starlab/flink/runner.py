@@ -28,20 +28,13 @@ from pathlib import Path
 from starlab.flink import job_main
 from starlab.flink.errors import FlinkConfigError, FlinkJobError
 from starlab.flink.job_main import JobConfig, RenderedSql, TemplateError
+from starlab.flink.session import SessionCluster
 from starlab.settings import ROOT, Settings
 from starlab.stack import prereqs
 from starlab.stack.process import ManagedProcess
 
 JOB_MAIN = Path(job_main.__file__).resolve()
 """The script the Flink venv's python runs."""
-CLASSPATH_JARS = (
-    "hadoop-client-api-",
-    "hadoop-client-runtime-",
-    "commons-logging-",
-    "sqlite-jdbc-",
-    "postgresql-",
-)
-"""Jars (by name prefix) that go on the JVM's class path instead of `pipeline.jars` (`jvm_classpath`)."""
 
 
 class DeliveryGuarantee(StrEnum):
@@ -130,6 +123,12 @@ class FlinkJob:
         self.base = (settings.home / "flink" / name).resolve()
 
     @property
+    def session(self) -> SessionCluster | None:
+        """The session cluster the job is submitted to (cluster topology, compose), else None."""
+        url = self.settings.flink_rest_url
+        return SessionCluster(url) if url else None
+
+    @property
     def checkpoint_dir(self) -> Path:
         return self.base / "checkpoints"
 
@@ -166,18 +165,10 @@ class FlinkJob:
         )
 
     def jvm_classpath(self) -> str:
-        """Jars for the JVM's own class path (PyFlink's launcher adds `HADOOP_CLASSPATH` to it).
-
-        - Hadoop's client: Iceberg's Flink catalog needs
-          `org.apache.hadoop.conf.Configuration` even on a local file system,
-          and Flink loads `org.apache.hadoop.*` parent-first: from
-          `pipeline.jars` the catalog factory fails with NoClassDefFoundError;
-        - the catalog's JDBC drivers: `java.sql.DriverManager` does not see a
-          driver in the user-code class loader ("No suitable driver" in tasks).
-        """
-        jars = self.settings.jars_dir / "flink"
-        on_path = [p for p in sorted(jars.glob("*.jar")) if p.name.startswith(CLASSPATH_JARS)]
-        return ":".join(str(p.resolve()) for p in [*on_path, *self.metrics_reporter_jars()])
+        """Jars for the JVM's own class path (PyFlink's launcher adds `HADOOP_CLASSPATH` to it):
+        `prereqs.FLINK_CLASSPATH_JARS` says which and why."""
+        on_path = prereqs.flink_classpath_jars(self.settings)
+        return ":".join(str(p) for p in [*on_path, *self.metrics_reporter_jars()])
 
     def metrics_reporter_jars(self) -> list[Path]:
         """Flink's Prometheus reporter, as the PyFlink wheel ships it (no download).
@@ -196,8 +187,8 @@ class FlinkJob:
         watermarks, checkpoints, restarts, the Kafka source's lag): an
         unfiltered job exports thousands of per-operator series.
         """
-        if not self.metrics_reporter_jars():
-            return {}
+        if not self.metrics_reporter_jars() or self.session is not None:
+            return {}  # a session cluster's reporters are the cluster's, not the job's
         names = [
             "*numRecordsIn*",
             "*numRecordsOut*",
@@ -234,6 +225,10 @@ class FlinkJob:
         if self.proc.pid() is not None:
             raise FlinkJobError(f"{self.name} is already running (pid {self.proc.pid()})")
         self.rendered_sql()  # a missing template value fails here, in one line, not in the JVM
+        if self.session is not None:
+            # A job outlives its driver on a session cluster: one left by a
+            # killed driver would write beside this one.
+            self.session.cancel_all(self.pipeline_name)
         python = prereqs.ensure_flink_venv(self.settings)
         prereqs.resolve_jars(self.settings, "flink")
         self.base.mkdir(parents=True, exist_ok=True)
@@ -245,7 +240,13 @@ class FlinkJob:
         flink_logs.mkdir(parents=True, exist_ok=True)
         self.proc.start(
             [str(python), str(JOB_MAIN), "--config", str(cfg_path)],
-            env={"FLINK_LOG_DIR": str(flink_logs), "HADOOP_CLASSPATH": self.jvm_classpath()},
+            env={
+                "FLINK_LOG_DIR": str(flink_logs),
+                "HADOOP_CLASSPATH": self.jvm_classpath(),
+                # No Beam worker pool: starlab's jobs have no Python UDFs, and
+                # the pool would listen on every interface (issue 12).
+                "_python_worker_execution_mode": "process",
+            },
             cwd=ROOT,
         )
 
@@ -317,11 +318,22 @@ class FlinkJob:
         while self.proc.pid() is not None and time.monotonic() < deadline:
             time.sleep(0.2)
         self.proc.stop(timeout_s=10)  # the JVM, or a driver that hung
+        if self.session is not None:
+            self.session.cancel_all(self.pipeline_name)  # the driver hung before its savepoint
         return True
 
     def kill(self) -> None:
-        """SIGKILL the job process tree: a crash, not a shutdown."""
+        """SIGKILL the job process tree: a crash, not a shutdown.
+
+        On a session cluster the job runs in the cluster's TaskManagers, not
+        under the driver: it is cancelled too (open transactions stay open
+        until the restored job aborts them, as after a crash). The cluster's
+        own crashes are SIGKILLs of its JobManager and TaskManagers
+        (`starlab.stack.cluster`).
+        """
         self.proc.kill()
+        if self.session is not None:
+            self.session.cancel_all(self.pipeline_name)
 
 
 __all__ = ["JOB_MAIN", "DeliveryGuarantee", "FlinkJob", "RunnerOptions", "standard_values"]

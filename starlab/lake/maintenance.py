@@ -28,7 +28,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from starlab.flink.runner import CLASSPATH_JARS
 from starlab.lake.catalog import CATALOG_NAME, flink_catalog_options
 from starlab.lake.errors import LakeConfigError, MaintenanceError
 from starlab.lake.events import ensure_events_table, table_identifier
@@ -119,7 +118,7 @@ def maintain(settings: Settings, options: MaintenanceOptions, timeout_s: float =
     python = prereqs.ensure_flink_venv(settings)
     jars_dir = prereqs.resolve_jars(settings, "flink")
     jars = sorted(p.resolve() for p in jars_dir.glob("*.jar"))
-    classpath = [str(p) for p in jars if p.name.startswith(CLASSPATH_JARS)]
+    classpath = [str(p) for p in prereqs.flink_classpath_jars(settings)]
     cfg = {
         "catalog_name": CATALOG_NAME,
         "catalog_properties": _java_catalog_properties(settings),

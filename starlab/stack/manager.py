@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 
 from starlab.errors import StackError
 from starlab.settings import Settings
+from starlab.stack.cluster import CLUSTER_DEPENDS_ON, CLUSTER_SERVERS
 from starlab.stack.components import SERVERS, Component, Health
 from starlab.stack.observability import (
     Alertmanager,
@@ -17,8 +18,9 @@ from starlab.stack.observability import (
 )
 
 Progress = Callable[[str], None]
+Factory = Callable[[Settings], Component]
 
-COMPONENTS: dict[str, type[Component]] = {
+COMPONENTS: dict[str, Factory] = {
     **SERVERS,
     # Observability last: the exporters need the servers they watch, Prometheus
     # scrapes the exporters, Alertmanager notifies the receiver.
@@ -29,7 +31,7 @@ COMPONENTS: dict[str, type[Component]] = {
     "alertmanager": Alertmanager,
     "prometheus": Prometheus,
 }
-"""Start order; stop runs in reverse."""
+"""The single topology, in start order; stop runs in reverse."""
 
 DEPENDS_ON: dict[str, set[str]] = {
     "schema-registry": {"kafka"},  # the registry keeps its schemas in a Kafka topic
@@ -42,25 +44,39 @@ DEPENDS_ON: dict[str, set[str]] = {
 }
 
 
-def _select(names: Iterable[str] | None, with_dependencies: bool = True) -> list[str]:
+def registry(settings: Settings) -> tuple[dict[str, Factory], dict[str, set[str]]]:
+    """The components of the settings' topology and what each needs started first."""
+    if settings.clustered:
+        return CLUSTER_SERVERS, CLUSTER_DEPENDS_ON
+    return COMPONENTS, DEPENDS_ON
+
+
+def _select(
+    known: dict[str, Factory],
+    depends_on: dict[str, set[str]],
+    names: Iterable[str] | None,
+    with_dependencies: bool = True,
+) -> list[str]:
     if not names:
-        return list(COMPONENTS)
+        return list(known)
     wanted = set(names)
-    unknown = wanted - set(COMPONENTS)
+    unknown = wanted - set(known)
     if unknown:
-        raise StackError(f"unknown component(s) {sorted(unknown)}; choose from {list(COMPONENTS)}")
+        raise StackError(f"unknown component(s) {sorted(unknown)}; choose from {list(known)}")
     while with_dependencies:
-        more = set().union(*(DEPENDS_ON.get(n, set()) for n in wanted)) - wanted
+        more = set().union(*(depends_on.get(n, set()) for n in wanted)) - wanted
         if not more:
             break
         wanted |= more
-    return [n for n in COMPONENTS if n in wanted]
+    return [n for n in known if n in wanted]
 
 
 def components(
     settings: Settings, names: Iterable[str] | None = None, with_dependencies: bool = True
 ) -> list[Component]:
-    return [COMPONENTS[n](settings) for n in _select(names, with_dependencies)]
+    """The named components of the settings' topology (all if none)."""
+    known, depends_on = registry(settings)
+    return [known[n](settings) for n in _select(known, depends_on, names, with_dependencies)]
 
 
 def up(settings: Settings, names: Iterable[str] | None = None, progress: Progress = print) -> list[Health]:
@@ -83,7 +99,13 @@ def down(settings: Settings, names: Iterable[str] | None = None, progress: Progr
     stopping the lag exporter never stops Kafka (starting works the other way).
     """
     stopped = []
-    for comp in reversed(components(settings, names, with_dependencies=False)):
+    if names:
+        comps = components(settings, names, with_dependencies=False)
+    else:
+        # Everything of both topologies: a cluster left up by another shell's
+        # STARLAB_TOPOLOGY must not outlive `starlab down` (nor `make test`).
+        comps = [f(settings) for f in {**COMPONENTS, **CLUSTER_SERVERS}.values()]
+    for comp in reversed(comps):
         if comp.stop():
             progress(f"stopped {comp.name}")
             stopped.append(comp.name)

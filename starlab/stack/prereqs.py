@@ -137,6 +137,37 @@ def ensure_flink_venv(settings: Settings) -> Path:
     return python
 
 
+def pyflink_home(settings: Settings) -> Path:
+    """The PyFlink package in the Flink venv: a Flink distribution (bin/, lib/, plugins/, conf/)."""
+    found = sorted(settings.flink_venv_dir.glob("lib/python3*/site-packages/pyflink"))
+    if not found:
+        raise StackError(f"no pyflink package under {settings.flink_venv_dir}; `starlab up flink` builds it")
+    return found[-1].resolve()
+
+
+FLINK_CLASSPATH_JARS = (
+    "hadoop-client-api-",
+    "hadoop-client-runtime-",
+    "commons-logging-",
+    "sqlite-jdbc-",
+    "postgresql-",
+)
+"""Jars (by name prefix) for the JVM's own class path, not a job's `pipeline.jars`:
+
+- Hadoop's client: Iceberg's Flink catalog needs `org.apache.hadoop.conf.Configuration`
+  even on a local file system, and Flink loads `org.apache.hadoop.*` parent-first: from
+  `pipeline.jars` the catalog factory fails with NoClassDefFoundError;
+- the catalog's JDBC drivers: `java.sql.DriverManager` does not see a driver in the
+  user-code class loader ("No suitable driver" in tasks).
+"""
+
+
+def flink_classpath_jars(settings: Settings) -> list[Path]:
+    """The `FLINK_CLASSPATH_JARS` among the resolved Flink jars (a job's JVM, a session cluster's)."""
+    jars = settings.jars_dir / "flink"
+    return [p.resolve() for p in sorted(jars.glob("*.jar")) if p.name.startswith(FLINK_CLASSPATH_JARS)]
+
+
 POSTGRES_BIN_GLOB = "/usr/lib/postgresql/*/bin"
 """Where Debian's postgresql-NN packages put initdb and postgres (not on PATH)."""
 
