@@ -29,6 +29,7 @@ from feature_cache.deps.config import (
     FleetConfig,
     ServiceConfig,
 )
+from starlab.settings import Topology
 
 __all__ = ["Design", "FeatureCacheSettings"]
 
@@ -57,10 +58,14 @@ class FeatureCacheSettings(BaseSettings):
     design: Design = Design.B
     """Which design the app serves for the whole run (A or B)."""
     key_prefix: str = Field(default="fc", min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
-    """Redis keys are `<key_prefix>:<user_id>:<group>`, the materializer's layout; tests and
-    benches use a unique prefix of their own."""
+    """Redis keys are `<key_prefix>:{<user_id>}:<group>`, the materializer's layout; tests and
+    benches use a unique prefix of their own. No braces here: the key builders add the one
+    hash tag a key may have (`serving.keys.group_key`)."""
     redis_url: str | None = None
     """None: the kernel's `STARLAB_REDIS_URL` (the shared stack's Redis)."""
+    redis_topology: Topology | None = None
+    """What `redis_url` is: None = the kernel's `STARLAB_TOPOLOGY`. A bench's private
+    redis-server is `single` whatever the stack runs (`bench.rig.app_env` sets it)."""
     redis_budget_ms: float = Field(default=40.0, gt=0, le=10_000)
     """A cache read slower than this is abandoned and the request is served degraded, inside
     the 50 ms answer budget. Not tighter: the timer runs on the app's event loop, and on a

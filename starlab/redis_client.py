@@ -7,9 +7,9 @@ on `single`, `redis.cluster.RedisCluster` on `cluster` (asyncio: the same pair
 from `redis.asyncio`). Both speak the same commands; the cluster client sends
 each key to the master that owns its slot, follows MOVED/ASK and loads scripts
 on every master. Deciding here, once, keeps an `if clustered` out of every
-story, and a client built for the wrong topology only fails at its first
-command (MOVED on a standalone client, "cluster support disabled" on a cluster
-one), far from where it was built.
+story; a client built for the wrong topology would only fail at its first
+command (MOVED replies, or a server that refuses CLUSTER SLOTS), far from
+where it was built.
 
 What differs between the two, and is handled here:
 - Pools. A standalone client has one pool; `pool_timeout` makes it a
@@ -20,7 +20,10 @@ What differs between the two, and is handled here:
   blocking pool and raises `MaxConnectionsError` (a `ConnectionError`) when a
   master's pool is full: the callers already treat that as "Redis unavailable".
 - Discovery. The asyncio cluster client fetches the slot map on its first
-  command; `discover` does it up front, outside any request's budget.
+  command; `discover` does it up front, outside any request's budget. The
+  blocking one fetches it in its constructor, so with no master reachable
+  `sync_client` raises `TransientError` where a standalone client would only
+  fail at its first command.
 
 What is not handled here: key layout. A MULTI/EXEC, a Lua script or a
 multi-key command needs all its keys in one hash slot on a cluster, so the
@@ -38,6 +41,7 @@ from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.cluster import RedisCluster
 from redis.exceptions import RedisClusterException, RedisError
 
+from starlab.errors import TransientError
 from starlab.settings import Settings, Topology
 
 __all__ = [
@@ -89,7 +93,10 @@ def sync_client(
     if _clustered(settings, topology):
         if pool_timeout is not None:
             kwargs.update(connection_pool_class=redis.BlockingConnectionPool, timeout=pool_timeout)
-        return RedisCluster.from_url(target, **_cap(max_connections), **kwargs)
+        try:
+            return RedisCluster.from_url(target, **_cap(max_connections), **kwargs)
+        except RedisClusterException as exc:
+            raise TransientError(f"Redis Cluster at {target}: {exc}") from exc
     if pool_timeout is not None:
         pool = redis.BlockingConnectionPool.from_url(
             target, timeout=pool_timeout, **_cap(max_connections), **kwargs

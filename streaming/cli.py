@@ -26,7 +26,9 @@ def _last_run_path() -> Path:
         "Examples:\n\n"
         "  starlab stream run --events 50000 --rate 2500\n\n"
         "  starlab stream run --events 200000 --rate 5000 --fault kill-job@0.3 --fault kill-broker@0.6\n\n"
-        "  starlab stream run --fault stall@0.3:40 --freshness-alert-s 10"
+        "  starlab stream run --fault stall@0.3:40 --freshness-alert-s 10\n\n"
+        "  STARLAB_TOPOLOGY=cluster starlab stream run --events 200000 --rate 2500 "
+        "--fault kill-broker@0.2 --fault kill-tm@0.45 --fault kill-jm@0.7 --seed 11"
     )
 )
 def run(
@@ -34,7 +36,11 @@ def run(
     rate: float = typer.Option(2_500.0, help="Records per second, real time."),
     checkpoint_ms: int = typer.Option(5_000, help="Checkpoint interval: output is visible at each one."),
     guarantee: str = typer.Option("exactly-once", help="exactly-once or at-least-once for the Kafka sinks."),
-    fault: list[str] = typer.Option([], help="kill-job@F, kill-broker@F or stall@F:SECONDS (F in 0..1)."),
+    fault: list[str] = typer.Option(
+        [],
+        help="kill-job@F, kill-broker@F, stall@F:SECONDS; on the cluster kill-tm@F, kill-jm@F (F in 0..1).",
+    ),
+    seed: int = typer.Option(7, help="Generator seed: another seed, other events and other fault timing."),
     freshness_alert_s: float = typer.Option(None, help="Override the freshness alert threshold (s)."),
     record: bool = typer.Option(True, help="Record the claims in the evidence report."),
 ) -> None:
@@ -53,6 +59,7 @@ def run(
     opts = RunOptions(
         events=events,
         rate=rate,
+        seed=seed,
         checkpoint_interval_ms=checkpoint_ms,
         delivery_guarantee=guarantee,
         faults=[Fault.parse(f) for f in fault],

@@ -138,6 +138,16 @@ class FlinkJob:
         with _as_job_error():
             self.runner.start(restore=restore, timeout_s=timeout_s)
 
+    def restart(self, timeout_s: float = 300) -> Path | None:
+        """After a crash: restore from the newest checkpoint, retrying while dependencies recover."""
+        with _as_job_error():
+            return self.runner.restart(timeout_s)
+
+    def rescale(self, parallelism: int, timeout_s: float = 180) -> str:
+        """Stop with a savepoint and continue from it at another parallelism."""
+        with _as_job_error():
+            return self.runner.rescale(parallelism, timeout_s)
+
     def wait_ready(self, timeout_s: float = 120) -> Path:
         """Wait for the first completed checkpoint: tasks deployed, state backend up."""
         with _as_job_error():

@@ -7,8 +7,16 @@ side thread at fractions of the run while the producer keeps going:
 
 - `kill-job@F`: SIGKILL the job process tree, start a new one that restores
   from the newest retained checkpoint;
-- `kill-broker@F`: SIGKILL the Kafka broker and start it again;
+- `kill-broker@F`: SIGKILL the Kafka broker (on the cluster, the node leading
+  the most input partitions) and start it again;
+- `kill-tm@F`, `kill-jm@F` (cluster topology): SIGKILL the busiest
+  TaskManager or the JobManager (`streaming.faults`); after the JobManager
+  the job is resubmitted from its newest checkpoint;
 - `stall@F:S`: SIGSTOP the job for S seconds (a hung job), then SIGCONT.
+
+A restart after a crash retries with back-off while the job's dependencies
+are still recovering (a job killed while its broker restarts comes back by
+itself), and each fault's pause and recovery time are measured on the run.
 """
 
 from __future__ import annotations
@@ -32,14 +40,24 @@ from starlab.metrics import LatencySummary
 from starlab.observability.live import installed_rules, prometheus_ready
 from starlab.observability.receiver import AlertRecord, read_log
 from starlab.settings import Settings
-from starlab.stack.components import Kafka
 from streaming.errors import CatchUpTimeout, FaultInjectionError, JobError, StreamConfigError
+from streaming.faults import (
+    CLUSTER_FAULTS,
+    FaultImpact,
+    fault_impact,
+    kill_broker,
+    kill_jobmanager,
+    kill_taskmanager,
+)
 from streaming.job import FlinkJob, JobOptions
 from streaming.telemetry import PrometheusFigures, StreamTelemetry, prometheus_figures
 from streaming.topics import stream_topics
 from streaming.verify import VerifyReport, verify
 
 Progress = Callable[[str], None]
+
+
+FAULT_KINDS = ("kill-job", "kill-broker", *CLUSTER_FAULTS, "stall")
 
 
 @dataclass(frozen=True)
@@ -51,17 +69,18 @@ class Fault:
 
     @classmethod
     def parse(cls, text: str) -> Fault:
-        """`kill-job@0.3`, `kill-broker@0.6`, `stall@0.5:20`."""
+        """`kill-job@0.3`, `kill-broker@0.6`, `kill-tm@0.5`, `kill-jm@0.7`, `stall@0.5:20`."""
         try:
             kind, rest = text.split("@", 1)
             at, _, dur = rest.partition(":")
             fault = cls(kind, float(at), float(dur or 0))
         except ValueError:
             raise StreamConfigError(
-                f"bad fault {text!r}: use kill-job@0.3, kill-broker@0.6 or stall@0.5:20"
+                f"bad fault {text!r}: use kill-job@0.3, kill-broker@0.6, kill-tm@0.5, kill-jm@0.7 "
+                "or stall@0.5:20"
             ) from None
-        if fault.kind not in ("kill-job", "kill-broker", "stall") or not 0 <= fault.at <= 1:
-            raise StreamConfigError(f"bad fault {text!r}: kind kill-job|kill-broker|stall, position 0..1")
+        if fault.kind not in FAULT_KINDS or not 0 <= fault.at <= 1:
+            raise StreamConfigError(f"bad fault {text!r}: kind {'|'.join(FAULT_KINDS)}, position 0..1")
         return fault
 
 
@@ -119,6 +138,9 @@ class RunResult:
     options: RunOptions
     prometheus: PrometheusFigures | None = None
     """The run's latency and freshness as Prometheus computed them (None without Prometheus)."""
+    impacts: list[FaultImpact] = field(default_factory=list)
+    """Per fault: the longest pause of committed output and the time to recover."""
+    topology: str = "single"
 
     def summary(self) -> dict[str, object]:
         return {
@@ -131,7 +153,9 @@ class RunResult:
             "max_lag": self.max_lag,
             "alerts": [asdict(a) for a in self.alerts],
             "faults": self.faults_done,
+            "fault_impacts": [asdict(i) for i in self.impacts],
             "restored_from": self.restored_from,
+            "topology": self.topology,
         }
 
 
@@ -151,6 +175,11 @@ def _signal_job(job: FlinkJob, sig: signal.Signals) -> None:
 
 def run_stream(settings: Settings, opts: RunOptions, progress: Progress = print) -> RunResult:
     run_id = uuid.uuid4().hex[:8]
+    cluster_only = [f"{f.kind}@{f.at}" for f in opts.faults if f.kind in CLUSTER_FAULTS]
+    if cluster_only and not settings.clustered:
+        raise StreamConfigError(
+            f"{', '.join(cluster_only)} need the cluster topology (STARLAB_TOPOLOGY=cluster)"
+        )
     job = FlinkJob(
         settings,
         JobOptions(
@@ -203,16 +232,15 @@ def run_stream(settings: Settings, opts: RunOptions, progress: Progress = print)
         def inject(f: Fault) -> None:
             try:
                 t0, wall0 = time.monotonic(), time.time()
-                if f.kind == "kill-job":
+                if f.kind in ("kill-job", "kill-jm"):
+                    if f.kind == "kill-jm":
+                        kill_jobmanager(settings)  # the job is gone with it
                     job.kill()
-                    ckpt = job.latest_checkpoint()
-                    job.start(restore=True)
-                    restored.append(str(ckpt))
+                    restored.append(str(job.restart()))
                 elif f.kind == "kill-broker":
-                    broker = Kafka(settings)
-                    broker.proc.kill()
-                    time.sleep(2)
-                    broker.start()
+                    kill_broker(settings)
+                elif f.kind == "kill-tm":
+                    kill_taskmanager(settings)  # Flink restarts the job on the slots left
                 elif f.kind == "stall":
                     _signal_job(job, signal.SIGSTOP)
                     time.sleep(f.duration_s)
@@ -285,6 +313,20 @@ def run_stream(settings: Settings, opts: RunOptions, progress: Progress = print)
         # Freshness while data flows: once the producer stops, "now - newest event"
         # grows by definition and says nothing about the pipeline.
         window_end = produce_end_wall + opts.checkpoint_interval_ms / 1000
+        lag_samples = [(x.at, x.consumer_lag) for x in monitor.samples]
+        fault_windows.sort(key=lambda w: w.started_at)  # appended as each ended
+        ends = [w.started_at for w in fault_windows[1:]] + [time.time()]
+        impacts = [
+            fault_impact(
+                w.kind,
+                w.started_at,
+                end,
+                monitor.output_times,
+                lag_samples,
+                slack_records=int(opts.rate * opts.checkpoint_interval_ms / 1000),
+            )
+            for w, end in zip(fault_windows, ends, strict=True)
+        ]
         fresh = [x.freshness_s for x in monitor.samples if x.freshness_s is not None and x.at <= window_end]
         from starlab.metrics import percentile
 
@@ -313,4 +355,6 @@ def run_stream(settings: Settings, opts: RunOptions, progress: Progress = print)
             fault_windows=fault_windows,
             restored_from=restored,
             options=opts,
+            impacts=impacts,
+            topology=settings.topology,
         )

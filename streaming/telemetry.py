@@ -85,6 +85,8 @@ class StreamTelemetry:
     samples: list[Sample] = field(default_factory=list)
     newest_event_s: float | None = None
     first_output_at: float | None = None
+    output_times: list[float] = field(default_factory=list)
+    """Wall-clock arrival time of each committed output row (a fault's pause is read from it)."""
 
     def __post_init__(self) -> None:
         # A registry per run: two runs in one process (tests) never share a series.
@@ -161,6 +163,7 @@ class StreamTelemetry:
                     registry=self.registry,
                 ).set(now)
             self._rows.inc()
+            self.output_times.append(now)
             if row.get("max_produce_ts"):
                 latency_s = now - _ts_s(str(row["max_produce_ts"]))
                 self.latencies_ms.append(latency_s * 1000)

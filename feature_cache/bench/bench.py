@@ -36,8 +36,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import redis.asyncio as aioredis
-
 from feature_cache.bench.app import BENCH_FACTORY
 from feature_cache.bench.loadtest import LoadRig
 from feature_cache.bench.redis_server import PrivateRedis
@@ -50,6 +48,7 @@ from feature_cache.serving.keys import VIEW, FieldSpec, FieldType, GroupName, Gr
 from feature_cache.serving.prewarm import prewarm
 from feature_cache.settings import Design, FeatureCacheSettings
 from starlab.metrics import LatencySummary
+from starlab.redis_client import AsyncRedis
 from starlab.serving.histogram import LatencyRecorder
 from starlab.serving.load import LoadSpec, run_load
 from starlab.serving.process import AppServer
@@ -303,7 +302,7 @@ def in_process_read(
                 samples["sync"].append(time.perf_counter_ns() - t0)
             cpu["sync"] += time.process_time() - c0
 
-        async def async_block(aclient: aioredis.Redis, n: int) -> None:
+        async def async_block(aclient: AsyncRedis, n: int) -> None:
             c0 = time.process_time()
             for _ in range(n):
                 t0 = time.perf_counter_ns()
@@ -322,7 +321,7 @@ def in_process_read(
                 error = str(exc)
 
         async def run_all() -> None:
-            aclient = aioredis.Redis.from_url(rs.url)
+            aclient = rs.async_client()
             try:
                 sync_block(warmup)
                 await async_block(aclient, warmup)

@@ -38,8 +38,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 
-import redis
-
 from feature_cache.bench.results import (
     DEFAULT_FAULTS,
     DesignResult,
@@ -80,9 +78,11 @@ from feature_cache.serving.reliability import (
 )
 from feature_cache.settings import Design, FeatureCacheSettings
 from starlab.metrics import LatencySummary
+from starlab.redis_client import sync_client
 from starlab.serving.histogram import LatencyRecorder
 from starlab.serving.load import LoadRun, LoadSpec, run_load
 from starlab.serving.process import AppServer
+from starlab.settings import get_settings
 
 __all__ = [
     "DEFAULT_FAULTS",
@@ -132,7 +132,7 @@ class LoadRig:
         )
         self.prefix = f"lt{uuid.uuid4().hex[:8]}:fc"
         self.fleet = DependencyFleet(cfg.fleet_config(failure_rate=failure_rate, only=only))
-        self.redis = redis.Redis.from_url(redis_url)
+        self.redis = sync_client(get_settings(), url=redis_url, topology=cfg.redis_topology)
         self.static_ttl = TtlTable.static(cfg.default_ttl_s, cfg.fast_ttl_s, cfg.fast_groups)
         self.feeder = StreamFeeder(
             self.redis,

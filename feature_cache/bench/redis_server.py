@@ -4,7 +4,9 @@ Backs the regression scenario's "cache thrash" (a memory cap and an eviction
 policy changed at run time: `CONFIG SET` is never sent to the shared stack's
 Redis) and the test that stops Redis mid-load. No persistence; its data dir
 is removed when it stops. `stop()` then `start()` restarts it on the same
-port (what a Redis outage and recovery look like to the app).
+port (what a Redis outage and recovery look like to the app). It is a
+standalone server whatever `STARLAB_TOPOLOGY` says: its clients are built for
+`single`, and an app pointed at it needs `redis_topology="single"`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from types import TracebackType
 import redis
 
 from feature_cache.errors import FeatureCacheConfigError, FeatureCacheError
+from starlab.redis_client import AsyncRedis, SyncRedis, async_client, sync_client
 from starlab.serving.process import free_port
+from starlab.settings import get_settings
 
 __all__ = ["RESERVED_PORTS", "PrivateRedis"]
 
@@ -55,8 +59,11 @@ class PrivateRedis:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def client(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port)
+    def client(self) -> SyncRedis:
+        return sync_client(get_settings(), url=self.url, topology="single")
+
+    def async_client(self) -> AsyncRedis:
+        return async_client(get_settings(), url=self.url, topology="single")
 
     def start(self) -> PrivateRedis:
         cmd = [

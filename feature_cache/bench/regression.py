@@ -255,6 +255,7 @@ def run_regression(
             rate_limit_on_trip=False,
             guardrail_armed=False,
             dynamic_ttl=False,
+            redis_topology="single",  # a private redis-server, whatever the stack runs
         )
         started_ns = time.perf_counter_ns()
         started_wall = time.time()  # where the phases' offsets sit on a dashboard's time axis

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import redis
 
 from feature_cache.deps.config import DependencyName
 from feature_cache.deps.control import ServiceStats
@@ -33,6 +32,7 @@ from feature_cache.deps.fleet import DependencyFleet
 from feature_cache.serving.app import AdminState, Mitigations, MitigationsPatch
 from feature_cache.serving.killswitch import KillSwitchState
 from feature_cache.settings import Design
+from starlab.redis_client import SyncRedis
 
 __all__ = [
     "APP_FACTORY",
@@ -189,7 +189,7 @@ def process_cpu_s(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
-def delete_prefix(client: redis.Redis, prefix: str) -> int:
+def delete_prefix(client: SyncRedis, prefix: str) -> int:
     """Delete every key under `prefix:` (SCAN + DEL in batches; never FLUSHALL)."""
     deleted = 0
     batch: list[bytes] = []

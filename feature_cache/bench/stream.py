@@ -40,13 +40,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import redis
-
 from feature_cache.deps.features import abuse_features, embedding_features, geo_features, social_features
 from feature_cache.precompute.features import TtlBounds
 from feature_cache.precompute.ttl import TtlPolicy
 from feature_cache.serving.cache import TtlTable, queue_write
 from feature_cache.serving.keys import VIEW, GroupName, Value, groups_from_services, ttl_key
+from starlab.redis_client import REDIS_ERRORS, SyncRedis
 
 __all__ = ["FeederStats", "SnapshotSource", "StreamFeeder", "dynamic_bounds"]
 
@@ -107,7 +106,7 @@ class StreamFeeder:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: SyncRedis,
         prefix: str,
         known: Sequence[str],
         static_ttl: TtlTable,
@@ -253,7 +252,7 @@ class StreamFeeder:
             now = time.time()
             try:
                 self.step(now, now - last)
-            except redis.RedisError:
+            except REDIS_ERRORS:
                 self.errors += 1  # Redis down (a test stops it): the stream retries next tick
             last = now
 

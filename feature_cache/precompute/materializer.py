@@ -13,7 +13,12 @@ One loop, per batch of up to `batch_size` records:
 3. stamp one ingest time for the batch, then write Redis in one MULTI/EXEC
    pipeline: per (user, group) only the newest version of the batch, as
    DEL + HSET + EXPIRE, so a reader never sees a half-written hash or a key
-   without TTL; TTLs come from the `TtlPolicy`;
+   without TTL; TTLs come from the `TtlPolicy`. On a Redis Cluster (issue 12)
+   a MULTI/EXEC may not span slots, and users are spread over them, so the
+   batch goes as one non-transactional pipeline of `WRITE_LUA`, one script per
+   user: a script runs whole, so each user's groups still change together
+   (what the reader's one-script read sees), while the batch as a whole is no
+   longer atomic (no reader reads two users at once);
 4. append every version (not only the newest) to the offline history with
    created_ts = the ingest time, stamped before Redis was written, so an
    online read at T is always explained by history rows created at or
@@ -31,6 +36,7 @@ the loop raises `FeatureCacheTransientError` with the offsets not stored.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -44,6 +50,7 @@ import stamina
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
+from redis.exceptions import NoScriptError
 from redis.typing import EncodableT, FieldT
 
 from feature_cache.errors import FeatureCacheError, FeatureCacheTransientError
@@ -53,9 +60,10 @@ from feature_cache.precompute.features import PRECOMPUTE_SCHEMA
 from feature_cache.precompute.records import FeatureRecord, parse_record, redis_key, to_redis_hash
 from feature_cache.precompute.settings import PrecomputeSettings
 from feature_cache.precompute.ttl import TtlPolicy
+from starlab.redis_client import SyncRedis, is_cluster, sync_client
 from starlab.settings import Settings
 
-__all__ = ["Batch", "MaterializeStats", "Materializer", "history_path"]
+__all__ = ["WRITE_LUA", "Batch", "MaterializeStats", "Materializer", "history_path", "write_args"]
 
 BatchObserver = Callable[["Batch"], None]
 
@@ -103,7 +111,42 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-_REDIS_TRANSIENT = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+_REDIS_TRANSIENT = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    # A Redis Cluster between a master's failure and its failover or return:
+    redis.exceptions.ClusterDownError,
+    redis.exceptions.TryAgainError,
+)
+
+WRITE_LUA = """
+-- KEYS: one user's group hashes of a batch (one hash tag, so one slot).
+-- ARGV, per key in KEYS order: TTL seconds, field count n, then n field/value pairs.
+local pos = 1
+for i = 1, #KEYS do
+  local ttl, n = ARGV[pos], tonumber(ARGV[pos + 1])
+  redis.call('DEL', KEYS[i])
+  redis.call('HSET', KEYS[i], unpack(ARGV, pos + 2, pos + 1 + 2 * n))
+  redis.call('EXPIRE', KEYS[i], ttl)
+  pos = pos + 2 + 2 * n
+end
+return #KEYS
+"""
+"""The cluster's write of one user: DEL + HSET + EXPIRE per key, all keys at once."""
+WRITE_SHA = hashlib.sha1(WRITE_LUA.encode()).hexdigest()
+
+KeyWrite = tuple[dict[str, str], int]
+"""One key's new hash fields and its TTL in seconds."""
+
+
+def write_args(writes: Iterable[KeyWrite]) -> list[EncodableT]:
+    """`WRITE_LUA`'s ARGV for the keys' writes, in KEYS order."""
+    args: list[EncodableT] = []
+    for fields, ttl_s in writes:
+        args += [ttl_s, len(fields)]
+        for name, value in fields.items():
+            args += [name, value]
+    return args
 
 
 class MaterializerCollector(Collector):
@@ -139,7 +182,7 @@ class Materializer:
         settings: Settings,
         cfg: PrecomputeSettings,
         *,
-        redis_client: redis.Redis | None = None,
+        redis_client: SyncRedis | None = None,
         history: HistoryStore | None = None,
         ttl: TtlPolicy | None = None,
         clock: Callable[[], datetime] = _utcnow,
@@ -157,7 +200,7 @@ class Materializer:
         self.ttl = ttl or TtlPolicy()
         self.on_batch = on_batch
         self.retry_attempts = retry_attempts
-        self.redis = redis_client or redis.Redis.from_url(settings.redis_url)
+        self.redis = redis_client or sync_client(settings)
         self._own_history = history is None and cfg.write_history
         self.history = (
             HistoryStore.open(history_path(settings, cfg), schema) if self._own_history else history
@@ -275,6 +318,10 @@ class Materializer:
         if not newest:
             return
         ttls = {g: self.ttl.ttl_s(g) for g in {r.group for r in newest.values()}}
+        writes = {
+            key: (to_redis_hash(r, self.schema.group(r.group), ingest_ts), ttls[r.group])
+            for key, r in newest.items()
+        }
         try:
             for attempt in stamina.retry_context(
                 on=_REDIS_TRANSIENT, attempts=self.retry_attempts, timeout=60, wait_max=2.0
@@ -282,14 +329,10 @@ class Materializer:
                 with attempt:
                     if attempt.num > 1:
                         self.stats.retries += 1
-                    pipe = self.redis.pipeline(transaction=True)
-                    for key, r in newest.items():
-                        encoded = to_redis_hash(r, self.schema.group(r.group), ingest_ts)
-                        fields: dict[FieldT, EncodableT] = {k: v for k, v in encoded.items()}
-                        pipe.delete(key)
-                        pipe.hset(key, mapping=fields)
-                        pipe.expire(key, ttls[r.group])
-                    pipe.execute()
+                    if is_cluster(self.redis):
+                        self._write_per_user(newest, writes)
+                    else:
+                        self._write_transaction(writes)
         except _REDIS_TRANSIENT as exc:
             raise FeatureCacheTransientError(
                 f"Redis did not take a batch of {len(newest)} feature groups: {exc}"
@@ -297,6 +340,44 @@ class Materializer:
         except redis.exceptions.RedisError as exc:
             raise FeatureCacheError(f"Redis refused the feature batch: {exc}") from exc
         self.stats.keys_written += len(newest)
+
+    def _write_transaction(self, writes: dict[str, KeyWrite]) -> None:
+        """The whole batch in one MULTI/EXEC (a standalone Redis)."""
+        pipe = self.redis.pipeline(transaction=True)
+        for key, (encoded, ttl_s) in writes.items():
+            fields: dict[FieldT, EncodableT] = {k: v for k, v in encoded.items()}
+            pipe.delete(key)
+            pipe.hset(key, mapping=fields)
+            pipe.expire(key, ttl_s)
+        pipe.execute()
+
+    def _write_per_user(self, newest: dict[str, FeatureRecord], writes: dict[str, KeyWrite]) -> None:
+        """One `WRITE_LUA` per user, pipelined without MULTI (a Redis Cluster: one batch per master).
+
+        redis-py blocks the `evalsha` method of its cluster pipeline
+        (`PIPELINE_BLOCKED_COMMANDS`), yet routes a queued EVALSHA by its keys
+        as its client does, so `execute_command` queues it (checked on a
+        three-master cluster: each user's script reached the master of its slot).
+        A master without the script (restarted, or new after a failover)
+        answers NOSCRIPT: the script is loaded on every master and the batch
+        sent again, which rewrites the same versions.
+        """
+        by_user: dict[str, list[str]] = {}
+        for key, r in newest.items():
+            by_user.setdefault(r.user_id, []).append(key)
+
+        def send() -> None:
+            pipe = self.redis.pipeline(transaction=False)
+            for keys in by_user.values():
+                args = write_args(writes[k] for k in keys)
+                pipe.execute_command("EVALSHA", WRITE_SHA, len(keys), *keys, *args)
+            pipe.execute()
+
+        try:
+            send()
+        except NoScriptError:
+            self.redis.script_load(WRITE_LUA)
+            send()
 
     def _append_history(
         self, history: HistoryStore, records: Sequence[FeatureRecord], ingest_ts: datetime

@@ -28,8 +28,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import redis
-
 from feature_cache.errors import FeatureCacheConfigError, FeatureCacheTransientError
 from feature_cache.offline.consistency import ConsistencyReport
 from feature_cache.offline.history import HistoryStore
@@ -43,6 +41,7 @@ from starlab.events.generator import Generator, GeneratorConfig
 from starlab.events.producer import EdgeProducer
 from starlab.kafka_io import delete_topics, read_all
 from starlab.metrics.latency import LatencySummary
+from starlab.redis_client import SyncRedis, sync_client
 from starlab.settings import Settings
 
 __all__ = ["MeasureOptions", "PrecomputeMeasurement", "Throughput", "measure_precompute"]
@@ -126,7 +125,7 @@ class _Samples:
             return len(self.freshness)
 
 
-def _delete_keys(client: redis.Redis, prefix: str) -> None:
+def _delete_keys(client: SyncRedis, prefix: str) -> None:
     keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
     for i in range(0, len(keys), 1000):
         client.delete(*keys[i : i + 1000])
@@ -160,7 +159,7 @@ def measure_precompute(
             "history_path": work / "history.duckdb",
         }
     )
-    client = redis.Redis.from_url(settings.redis_url)
+    client = sync_client(settings)
     job = FeatureJob(run_settings, run_cfg, name=f"feature-measure-{run_id}")
     samples = _Samples()
     stop = threading.Event()

@@ -43,8 +43,9 @@ class PrecomputeSettings(BaseSettings):
     group_id: str = "starlab-features-job"
     """Consumer group of the Flink job's Kafka source (offsets are in its checkpoints)."""
 
-    key_prefix: str = "fc"
-    """Redis keys are `<key_prefix>:<user_id>:<group>`; tests use their own prefix."""
+    key_prefix: str = Field(default="fc", min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
+    """Redis keys are `<key_prefix>:{<user_id>}:<group>` (`records.redis_key`: the braces are
+    the hash tag, so the pattern refuses them here); tests use their own prefix."""
     consumer_group: str = "starlab-features-materializer"
     """Consumer group of the materializer; its offsets advance only after Redis accepted a batch."""
     batch_size: int = Field(default=500, ge=1)

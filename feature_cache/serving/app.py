@@ -40,17 +40,15 @@ import asyncio
 import os
 import time
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from enum import StrEnum
 from typing import Annotated
 
-import redis.asyncio as aioredis
 from fastapi import Body, FastAPI, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
 
 from feature_cache.deps.config import DependencyEndpoint, DependencyName
 from feature_cache.deps.features import EmbeddingFeatures
@@ -86,7 +84,9 @@ from feature_cache.serving.metrics import watch
 from feature_cache.serving.scoring import ScoringStage
 from feature_cache.settings import Design, FeatureCacheSettings
 from starlab.observability.http import instrument
+from starlab.redis_client import REDIS_ERRORS, AsyncRedis, async_client, discover
 from starlab.serving.histogram import LatencyRecorder
+from starlab.settings import Settings
 
 __all__ = [
     "AdminState",
@@ -386,13 +386,15 @@ def _latency(rec: LatencyRecorder) -> LatencyOut | None:
 
 
 _EMPTY: dict[GroupName, dict[str, Value]] = {g.name: {} for g in VIEW}
+_WRITE_BACK_ERRORS: tuple[type[Exception], ...] = (*REDIS_ERRORS, OSError, TimeoutError)
 
 
 class _Runtime:
     """Everything one serving process holds; built by the factory, connected in the lifespan."""
 
-    def __init__(self, cfg: FeatureCacheSettings, redis_url: str) -> None:
+    def __init__(self, cfg: FeatureCacheSettings, kernel: Settings, redis_url: str) -> None:
         self.cfg = cfg
+        self.kernel = kernel
         self.redis_url = redis_url
         self.started = time.time()
         self.reset_at = self.started
@@ -438,7 +440,7 @@ class _Runtime:
             missing = [n.value for n in DependencyName if n not in self.endpoints]
             if missing:
                 raise FeatureCacheError(f"design A needs every dependency URL; missing: {', '.join(missing)}")
-        self.redis: aioredis.Redis | None = None
+        self.redis: AsyncRedis | None = None
         self.client: FanoutClient | None = None
         self.seq = 0
         self.pending: set[asyncio.Task[None]] = set()
@@ -448,16 +450,21 @@ class _Runtime:
     async def start(self) -> None:
         cfg = self.cfg
         if cfg.design is Design.B:
-            pool = aioredis.BlockingConnectionPool.from_url(
-                self.redis_url,
+            self.redis = async_client(
+                self.kernel,
+                url=self.redis_url,
+                topology=cfg.redis_topology,
                 max_connections=cfg.redis_pool_size,
-                timeout=cfg.redis_budget_ms / 1000.0,
+                pool_timeout=cfg.redis_budget_ms / 1000.0,
                 socket_timeout=1.0,
                 socket_connect_timeout=0.5,
                 # Fail fast: the read has a 20 ms budget, and a degraded answer beats a retry.
                 retry=Retry(NoBackoff(), 0),
             )
-            self.redis = aioredis.Redis(connection_pool=pool)
+            # A cluster's slot map now, not in the first read's budget; if Redis is down the
+            # app starts anyway (serving degraded) and the first read asks again.
+            with suppress(*REDIS_ERRORS, OSError):
+                await discover(self.redis)
             endpoints: dict[DependencyName, DependencyEndpoint] = {
                 k: v for k, v in self.endpoints.items() if k is DependencyName.EMBEDDINGS
             }
@@ -475,8 +482,7 @@ class _Runtime:
         if self.client is not None:
             await self.client.close()
         if self.redis is not None:
-            await self.redis.aclose()
-            await self.redis.connection_pool.disconnect()
+            await self.redis.aclose()  # and its pool(s)
 
     # --- guardrail and kill switch ---------------------------------------------------------
 
@@ -601,7 +607,7 @@ class _Runtime:
                     )
                 await pipe.execute()
             self.counters.writebacks += 1
-        except (RedisError, OSError, TimeoutError):
+        except _WRITE_BACK_ERRORS:
             self.counters.writeback_errors += 1
 
     async def fetch_b(
@@ -718,12 +724,11 @@ def _features(values: Mapping[GroupName, Mapping[str, Value]]) -> FeatureValues:
 
 def create_app(settings: FeatureCacheSettings | None = None, redis_url: str | None = None) -> FastAPI:
     """Build the app; settings are read here (the process's environment), not at import."""
-    cfg = settings if settings is not None else FeatureCacheSettings()
-    if redis_url is None:
-        from starlab.settings import get_settings
+    from starlab.settings import get_settings
 
-        redis_url = cfg.redis_url or get_settings().redis_url
-    rt = _Runtime(cfg, redis_url)
+    cfg = settings if settings is not None else FeatureCacheSettings()
+    kernel = get_settings()
+    rt = _Runtime(cfg, kernel, redis_url or cfg.redis_url or kernel.redis_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -18,6 +18,11 @@ online read never serves a value older than its TTL as fresh" (Feast's
   and parses each command in Python: measured on this box, 570 us of client
   CPU per read for the 5-command pipeline against 365 us for one EVALSHA
   (asyncio client), and the serving bench's p99 ratio is mostly that CPU.
+- On a Redis Cluster (issue 12) the script stays one command: a user's keys
+  share a hash tag (`keys.group_key`), so they live in one slot. The
+  published-TTL hash lives in no user's slot, so there the reader fetches it
+  beside the script, at most once per `ttl_refresh_s`, and applies the cached
+  values (the dynamic TTLs move with the stream's rate and lag, over minutes).
 - Any Redis error or a read slower than the budget gives a `CacheRead` with
   `failure` set and no groups: the caller serves degraded, never a 5xx.
 
@@ -31,14 +36,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeAlias
 
 import redis
 import redis.asyncio as aioredis
+import redis.asyncio.cluster
+import redis.cluster
 from redis.commands.core import AsyncScript, Script
-from redis.exceptions import RedisError
 from redis.typing import EncodableT, FieldT
 
 from feature_cache.errors import FeatureCacheError
@@ -55,6 +61,7 @@ from feature_cache.serving.keys import (
     group_key,
     ttl_key,
 )
+from starlab.redis_client import REDIS_ERRORS, AsyncRedis, SyncRedis, is_cluster
 
 __all__ = [
     "READ_LUA",
@@ -71,7 +78,15 @@ __all__ = [
     "queue_write",
 ]
 
-_UNAVAILABLE = (RedisError, OSError, ConnectionError)
+_UNAVAILABLE: tuple[type[Exception], ...] = (*REDIS_ERRORS, OSError, ConnectionError)
+
+AnyPipeline: TypeAlias = (
+    redis.client.Pipeline
+    | aioredis.client.Pipeline
+    | redis.cluster.ClusterPipeline
+    | redis.asyncio.cluster.ClusterPipeline
+)
+"""A pipeline of either client and either topology (`queue_write` queues on any)."""
 
 READ_LUA = """
 -- KEYS: one hash per group, then the published-TTL hash when ARGV[2] == '1'.
@@ -184,7 +199,7 @@ class CacheRead:
 
 
 def queue_write(
-    pipe: redis.client.Pipeline | aioredis.client.Pipeline,
+    pipe: AnyPipeline,
     prefix: str,
     user_id: str,
     group: GroupSpec,
@@ -210,21 +225,31 @@ class CacheReader:
         prefix: str,
         static_ttl: TtlTable,
         groups: Sequence[GroupSpec] = VIEW,
+        *,
+        ttl_refresh_s: float = 2.0,
     ) -> None:
+        """`ttl_refresh_s`: on a Redis Cluster, how long the published TTLs read beside the
+        script are kept (on a standalone Redis the script reads them on every read)."""
         self.prefix = prefix
         self.static_ttl = static_ttl
         self.groups = tuple(groups)
+        self.ttl_refresh_s = ttl_refresh_s
         # Field lists are built once: the hot path only formats the keys.
         self._fields = [(*g.field_names, EVENT_TS_FIELD, INGEST_TS_FIELD) for g in self.groups]
         self._ttl_fields = [g.name.value for g in self.groups]
         self._async_scripts: dict[int, AsyncScript] = {}
         self._sync_scripts: dict[int, Script] = {}
+        self._published: dict[GroupName, float] = {}
+        self._published_until = 0.0
+        """Monotonic time after which the cached published TTLs are read again (cluster)."""
 
     # --- the command and its reply (shared by both transports) ------------------------
 
     def _args(
         self, user_id: str, dynamic: bool, extend: Mapping[GroupName, float] | None
     ) -> tuple[list[str], list[str | int]]:
+        """KEYS and ARGV of `READ_LUA`; `dynamic`: the script also reads the TTL hash (only
+        where it may: on a standalone Redis)."""
         keys = [group_key(self.prefix, user_id, g.name) for g in self.groups]
         args: list[str | int] = [len(self.groups), "1" if dynamic else "0"]
         args += [max(1, round(extend[g.name])) if extend else 0 for g in self.groups]
@@ -238,8 +263,8 @@ class CacheReader:
         return keys, args
 
     def decode(self, replies: Sequence[Any], dynamic: bool, extend: bool) -> CacheRead:
-        """The script's reply: one HMGET reply per group, the TTL hash's when dynamic, the
-        number of keys whose expiry was raised."""
+        """The script's reply: one HMGET reply per group, the TTL hash's when dynamic (the
+        script read it), the number of keys whose expiry was raised."""
         groups: dict[GroupName, CachedGroup | None] = {}
         corrupt: list[GroupName] = []
         for g, raw in zip(self.groups, replies, strict=False):
@@ -256,16 +281,48 @@ class CacheReader:
         ttl = self.static_ttl
         n = len(self.groups)
         if dynamic and len(replies) > n + 1:
-            published: dict[GroupName, float] = {}
-            for g, raw_ttl in zip(self.groups, replies[n], strict=False):
-                if raw_ttl is not None:
-                    try:
-                        published[g.name] = float(raw_ttl)
-                    except ValueError:
-                        continue  # a junk TTL is ignored: the static one stays
-            ttl = ttl.with_published(published)
+            ttl = ttl.with_published(self._published_ttls(replies[n]))
         extended = int(replies[-1]) if extend and replies and isinstance(replies[-1], int) else 0
         return CacheRead(groups, ttl, corrupt=tuple(corrupt), extended=extended)
+
+    def _published_ttls(self, raw: Sequence[Any]) -> dict[GroupName, float]:
+        """The TTL hash's HMGET reply, by group order; a missing or junk value is left out
+        (the static TTL stays)."""
+        published: dict[GroupName, float] = {}
+        for g, raw_ttl in zip(self.groups, raw, strict=False):
+            if raw_ttl is not None:
+                try:
+                    published[g.name] = float(raw_ttl)
+                except ValueError:
+                    continue
+        return published
+
+    # --- the published TTLs beside the script (Redis Cluster) ---------------------------
+
+    def _ttls_due(self) -> bool:
+        return time.monotonic() >= self._published_until
+
+    def _with_cached_ttls(self, read: CacheRead) -> CacheRead:
+        return replace(read, ttl=self.static_ttl.with_published(self._published))
+
+    async def _refresh_ttls(self, client: AsyncRedis) -> None:
+        # The deadline moves first, so the reads running meanwhile do not all refresh too.
+        self._published_until = time.monotonic() + self.ttl_refresh_s
+        try:
+            raw = await client.hmget(ttl_key(self.prefix), self._ttl_fields)
+        except BaseException:
+            self._published_until = 0.0  # the next read tries again
+            raise
+        self._published = self._published_ttls(raw)
+
+    def _refresh_ttls_sync(self, client: SyncRedis) -> None:
+        self._published_until = time.monotonic() + self.ttl_refresh_s
+        try:
+            raw = client.hmget(ttl_key(self.prefix), self._ttl_fields)
+        except BaseException:
+            self._published_until = 0.0
+            raise
+        self._published = self._published_ttls(raw)
 
     def failed(self, failure: CacheFailure, error: str, redis_ms: float) -> CacheRead:
         return CacheRead(
@@ -276,24 +333,32 @@ class CacheReader:
 
     async def read(
         self,
-        client: aioredis.Redis,
+        client: AsyncRedis,
         user_id: str,
         *,
         budget_s: float,
         dynamic: bool = False,
         extend: Mapping[GroupName, float] | None = None,
     ) -> CacheRead:
-        """One round trip within `budget_s`; failures come back as data, not raised."""
+        """One round trip within `budget_s`; failures come back as data, not raised.
+
+        On a cluster with `dynamic`, a read whose cached TTLs are due makes a
+        second one (the TTL hash) first, inside the same budget."""
         t0 = time.perf_counter()
-        keys, args = self._args(user_id, dynamic, extend)
+        beside = dynamic and is_cluster(client)
+        keys, args = self._args(user_id, dynamic and not beside, extend)
         try:
             async with asyncio.timeout(budget_s):
+                if beside and self._ttls_due():
+                    await self._refresh_ttls(client)
                 replies = await self._script(client)(keys=keys, args=args)
         except TimeoutError:
             return self.failed(CacheFailure.TIMEOUT, "read budget exceeded", (time.perf_counter() - t0) * 1e3)
         except _UNAVAILABLE as exc:
             return self.failed(CacheFailure.UNAVAILABLE, type(exc).__name__, (time.perf_counter() - t0) * 1e3)
-        read = self.decode(replies, dynamic, bool(extend))
+        read = self.decode(replies, dynamic and not beside, bool(extend))
+        if beside:
+            read = self._with_cached_ttls(read)
         return CacheRead(
             read.groups,
             read.ttl,
@@ -304,24 +369,30 @@ class CacheReader:
 
     def read_sync(
         self,
-        client: redis.Redis,
+        client: SyncRedis,
         user_id: str,
         *,
         dynamic: bool = False,
         extend: Mapping[GroupName, float] | None = None,
     ) -> CacheRead:
         """The same read on a blocking client (bench, tools); errors are raised, not absorbed."""
-        keys, args = self._args(user_id, dynamic, extend)
-        return self.decode(self._sync_script(client)(keys=keys, args=args), dynamic, bool(extend))
+        beside = dynamic and is_cluster(client)
+        keys, args = self._args(user_id, dynamic and not beside, extend)
+        if beside and self._ttls_due():
+            self._refresh_ttls_sync(client)
+        read = self.decode(
+            self._sync_script(client)(keys=keys, args=args), dynamic and not beside, bool(extend)
+        )
+        return self._with_cached_ttls(read) if beside else read
 
     # Scripts are bound per client (redis-py loads them with SCRIPT LOAD on first NOSCRIPT).
-    def _script(self, client: aioredis.Redis) -> AsyncScript:
+    def _script(self, client: AsyncRedis) -> AsyncScript:
         script = self._async_scripts.get(id(client))
         if script is None:
             script = self._async_scripts[id(client)] = client.register_script(READ_LUA)
         return script
 
-    def _sync_script(self, client: redis.Redis) -> Script:
+    def _sync_script(self, client: SyncRedis) -> Script:
         script = self._sync_scripts.get(id(client))
         if script is None:
             script = self._sync_scripts[id(client)] = client.register_script(READ_LUA)

@@ -24,10 +24,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-import redis
-
 from feature_cache.serving.cache import TtlTable, now_ms, queue_write
 from feature_cache.serving.keys import VIEW, GroupName, GroupSpec, Value
+from starlab.redis_client import SyncRedis
 
 __all__ = ["FeatureSource", "PrewarmResult", "hot_users", "prewarm"]
 
@@ -53,7 +52,7 @@ def hot_users(counts: Mapping[str, float], n: int) -> list[str]:
 
 
 def prewarm(
-    client: redis.Redis,
+    client: SyncRedis,
     prefix: str,
     users: Sequence[str],
     source: FeatureSource,

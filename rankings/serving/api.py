@@ -20,7 +20,8 @@ trip, not more":
   failing); docs/adr/0004-story-shape.md has its cost measured against the
   hand-written RESP client it replaced. On a Redis Cluster
   (`STARLAB_TOPOLOGY=cluster`, `starlab.redis_client`) the pool is per
-  master and does not block; the hash-tagged keys put a whole ranking on one.
+  master and does not block, and the hash-tagged keys keep a whole ranking on
+  one master.
 
     uvicorn --factory rankings.serving.api:create_app --port 8000   # or: starlab rankings serve
 
@@ -93,7 +94,7 @@ def create_app(settings: Settings | None = None, cfg: RankingsSettings | None = 
     top_n, default_limit = cfg.top_n, min(cfg.default_limit, cfg.top_n)
     pointer, tag = pointer_key(cfg.key_prefix), key_tag(cfg.key_prefix)
     memo: dict[tuple[bytes, str, int], bytes] = {}
-    unavailable = (*REDIS_ERRORS, OSError, TimeoutError)
+    unavailable: tuple[type[Exception], ...] = (*REDIS_ERRORS, OSError, TimeoutError)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -7,6 +7,7 @@ own name, so adding a story never edits the kernel.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from enum import StrEnum
@@ -33,6 +34,27 @@ app = typer.Typer(
 )
 
 
+class TopologyChoice(StrEnum):
+    single = "single"
+    cluster = "cluster"
+
+
+@app.callback(epilog="Example: starlab --topology cluster up   |   STARLAB_TOPOLOGY=cluster starlab status")
+def root(
+    topology: TopologyChoice = typer.Option(
+        None,
+        "--topology",
+        help="single (one process per system) or cluster (3 KRaft nodes, a Flink session cluster, "
+        "Redis Cluster); default: STARLAB_TOPOLOGY, else single.",
+    ),
+) -> None:
+    """Runnable miniatures of the data-engineering systems in the stories."""
+    if topology is not None:
+        # Every later step reads the settings (and child processes the variable).
+        os.environ["STARLAB_TOPOLOGY"] = topology.value
+        get_settings.cache_clear()
+
+
 def _add_story_groups() -> None:
     for story in registered():
         group = story.load_cli()
@@ -52,12 +74,13 @@ def _progress(msg: str) -> None:
     console.print(f"[dim]·[/dim] {msg}")
 
 
-@app.command(epilog="Example: starlab up   |   starlab up kafka redis")
+@app.command(epilog="Example: starlab up   |   starlab up kafka redis   |   starlab --topology cluster up")
 def up(
     component: list[str] = typer.Argument(
         None,
         help="Components to start (kafka, schema-registry, redis, postgres, connect, flink, airflow, "
-        "lag-exporter, redis-exporter, postgres-exporter, alert-receiver, alertmanager, prometheus); "
+        "lag-exporter, redis-exporter, postgres-exporter, alert-receiver, alertmanager, prometheus; "
+        "on the cluster topology kafka-1..3, redis-1..3, flink-jobmanager, flink-taskmanager-1..2, ...); "
         "all if none. What a component needs starts with it.",
     ),
 ) -> None:
@@ -74,7 +97,7 @@ def up(
 def down(
     component: list[str] = typer.Argument(None, help="Components to stop; all if none."),
 ) -> None:
-    """Stop the local stack; no process of it is left running."""
+    """Stop the local stack, both topologies; no process of it is left running."""
     from starlab.stack import manager
 
     stopped = manager.down(get_settings(), component, progress=_progress)

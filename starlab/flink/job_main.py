@@ -170,6 +170,10 @@ def flink_settings(cfg: JobConfig) -> dict[str, str]:
         # Key groups fixed before the first run, so keyed state (dedup, the
         # per-minute metrics) can be redistributed when the job is rescaled.
         "pipeline.max-parallelism": "128",
+        # Operator uids from the plan's node ids, not from the job graph's hash:
+        # at parallelism 1 the planner chains every operator into one task, the
+        # hashes change, and a savepoint taken at 4 "cannot map state" (seen here).
+        "table.exec.uid.generation": "ALWAYS",
         "table.exec.sink.upsert-materialize": "NONE",
         # SQL operators copy what they keep, so records need not be copied
         # between chained operators: 18k -> 23k events/s in `stream bench`.

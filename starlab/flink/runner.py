@@ -29,6 +29,7 @@ from starlab.flink import job_main
 from starlab.flink.errors import FlinkConfigError, FlinkJobError
 from starlab.flink.job_main import JobConfig, RenderedSql, TemplateError
 from starlab.flink.session import SessionCluster
+from starlab.observability import flink as metrics
 from starlab.settings import ROOT, Settings
 from starlab.stack import prereqs
 from starlab.stack.process import ManagedProcess
@@ -137,23 +138,29 @@ class FlinkJob:
         done = [p.parent for p in self.checkpoint_dir.glob("*/chk-*/_metadata")]
         return max(done, key=lambda p: p.stat().st_mtime) if done else None
 
-    def config(self, restore: bool = False) -> JobConfig:
-        """The job's config; with `restore`, it resumes from the newest retained checkpoint."""
+    def config(
+        self, restore: bool = False, restore_from: Path | str | None = None, parallelism: int | None = None
+    ) -> JobConfig:
+        """The job's config; with `restore`, it resumes from the newest retained checkpoint,
+        with `restore_from` from that savepoint or checkpoint; `parallelism` overrides the
+        options' (a rescale: keyed state is redistributed over the 128 key groups)."""
         o = self.options
-        restore_from = self.latest_checkpoint() if restore else None
+        if restore_from is None and restore:
+            restore_from = self.latest_checkpoint()
         on_classpath = set(self.jvm_classpath().split(":"))
         jars = sorted(
             str(p.resolve())
             for p in (self.settings.jars_dir / "flink").glob("*.jar")
             if str(p.resolve()) not in on_classpath
         )
+        # On a session cluster they are all on the class path (see jvm_classpath).
         return JobConfig(
             name=self.name,
             pipeline_name=self.pipeline_name,
             sql_dir=str(self.sql_dir),
             values=dict(self.values),
             jars=jars,
-            parallelism=o.parallelism,
+            parallelism=parallelism or o.parallelism,
             checkpoint_interval_ms=o.checkpoint_interval_ms,
             checkpoint_dir=str(self.checkpoint_dir),
             savepoint_dir=f"file://{self.base / 'savepoints'}",
@@ -168,46 +175,39 @@ class FlinkJob:
         """Jars for the JVM's own class path (PyFlink's launcher adds `HADOOP_CLASSPATH` to it):
         `prereqs.FLINK_CLASSPATH_JARS` says which and why."""
         on_path = prereqs.flink_classpath_jars(self.settings)
+        if self.session is not None:
+            # The driver plans the SQL (connector factories, the lake's catalog)
+            # with the same jars the session cluster has on its class path.
+            on_path = sorted(p.resolve() for p in (self.settings.jars_dir / "flink").glob("*.jar"))
         return ":".join(str(p) for p in [*on_path, *self.metrics_reporter_jars()])
 
     def metrics_reporter_jars(self) -> list[Path]:
-        """Flink's Prometheus reporter, as the PyFlink wheel ships it (no download).
-
-        On the JVM class path, not in `plugins/`: the local mini-cluster a
-        PyFlink job runs in does not load reporters from `FLINK_PLUGINS_DIR`
-        ("could not be found for reporter prom. Available factories: []").
-        """
-        venv = self.settings.flink_venv_dir
-        return sorted(venv.glob("lib/python3*/site-packages/pyflink/plugins/metrics-prometheus/*.jar"))
+        """Flink's JMX reporter, as the PyFlink wheel ships it: on the JVM class path,
+        because the local mini-cluster does not load reporters from `plugins/`."""
+        return metrics.reporter_jars(self.settings)
 
     def metrics_conf(self) -> dict[str, str]:
-        """Flink's Prometheus reporter on the first free port of `STARLAB_FLINK_METRICS_PORTS`.
+        """Flink's JMX reporter, filtered to what the dashboards and SLOs read.
 
-        Filtered to what the dashboards and SLOs read (records in and out,
-        watermarks, checkpoints, restarts, the Kafka source's lag): an
-        unfiltered job exports thousands of per-operator series.
+        Not Flink's Prometheus reporter: it has no host option and listens on
+        every interface. The JMX reporter opens no port; the JMX exporter agent
+        in the same JVM (`metrics_jvm_args`) serves the MBeans on 127.0.0.1
+        under the Prometheus reporter's names (`starlab/flink/flink-jmx.yml`).
+        A session cluster's reporters are the cluster's, not the job's.
         """
-        if not self.metrics_reporter_jars() or self.session is not None:
-            return {}  # a session cluster's reporters are the cluster's, not the job's
-        names = [
-            "*numRecordsIn*",
-            "*numRecordsOut*",
-            "*currentInputWatermark*",
-            "*lastCheckpoint*",
-            "*numberOfCompletedCheckpoints*",
-            "*numberOfFailedCheckpoints*",
-            "*numRestarts*",
-            "*uptime*",
-            "*pendingRecords*",
-            "*currentEmitEventTimeLag*",
-        ]
-        factory = "org.apache.flink.metrics.prometheus.PrometheusReporterFactory"
-        return {
-            "metrics.reporter.prom.factory.class": factory,
-            "metrics.reporter.prom.port": self.settings.flink_metrics_ports,
-            # one filter, `scope:names`: the names are a comma-separated list
-            "metrics.reporter.prom.filter.includes": "*:" + ",".join(names),
-        }
+        if (
+            self.session is not None
+            or not self.metrics_reporter_jars()
+            or not metrics.agent_jars(self.settings)
+        ):
+            return {}
+        return metrics.reporter_conf()
+
+    def metrics_jvm_args(self) -> str | None:
+        """`-javaagent:` for the job's JVM, on the first free port of `STARLAB_FLINK_METRICS_PORTS`."""
+        if not self.metrics_conf():
+            return None
+        return metrics.agent_jvm_option(self.settings, metrics.free_port(self.settings))
 
     def rendered_sql(self) -> RenderedSql:
         """The SQL the job runs, rendered here in the main environment (no PyFlink needed)."""
@@ -216,8 +216,15 @@ class FlinkJob:
         except TemplateError as exc:
             raise FlinkConfigError(f"{self.name}: {exc}") from None
 
-    def start(self, restore: bool = False, timeout_s: float = 120) -> None:
-        """Start the job process; with `restore`, resume from the last checkpoint.
+    def start(
+        self,
+        restore: bool = False,
+        timeout_s: float = 120,
+        restore_from: Path | str | None = None,
+        parallelism: int | None = None,
+    ) -> None:
+        """Start the job process; with `restore`, resume from the last checkpoint
+        (`restore_from`: from that savepoint; `parallelism`: at another parallelism).
 
         Returns once the job is submitted (its tasks may still be deploying:
         `wait_ready` waits for the first checkpoint).
@@ -231,16 +238,19 @@ class FlinkJob:
             self.session.cancel_all(self.pipeline_name)
         python = prereqs.ensure_flink_venv(self.settings)
         prereqs.resolve_jars(self.settings, "flink")
+        prereqs.resolve_jars(self.settings, "jmx")
         self.base.mkdir(parents=True, exist_ok=True)
         cfg_path = self.base / "job.json"
-        cfg_path.write_text(self.config(restore).to_json())
+        cfg_path.write_text(self.config(restore, restore_from, parallelism).to_json())
         log_offset = self.proc.log_file.stat().st_size if self.proc.log_file.exists() else 0
         # Flink's own logs (checkpoint durations, restores) beside starlab's.
         flink_logs = (self.settings.logs_dir / "flink").resolve()
         flink_logs.mkdir(parents=True, exist_ok=True)
+        env = {"JVM_ARGS": agent} if (agent := self.metrics_jvm_args()) else {}
         self.proc.start(
             [str(python), str(JOB_MAIN), "--config", str(cfg_path)],
             env={
+                **env,  # PyFlink's launcher puts JVM_ARGS on the job JVM's command line
                 "FLINK_LOG_DIR": str(flink_logs),
                 "HADOOP_CLASSPATH": self.jvm_classpath(),
                 # No Beam worker pool: starlab's jobs have no Python UDFs, and
@@ -259,6 +269,52 @@ class FlinkJob:
             return False
 
         self._wait(started, timeout_s, "submission")
+
+    def restart(self, timeout_s: float = 300) -> Path | None:
+        """Start again from the newest checkpoint, and keep trying until it sticks.
+
+        After a crash the job's dependencies may still be failing over (a
+        broker restarting, a TaskManager gone): a submission can fail at
+        start. Like Flink's own exponential-delay restarts, this backs off
+        1 s, 2 s, 4 s ... 15 s and tries again instead of giving up, for up to
+        `timeout_s`. Returns the checkpoint it restored from.
+        """
+        deadline = time.monotonic() + timeout_s
+        backoff = 1.0
+        while True:
+            ckpt = self.latest_checkpoint()
+            try:
+                self.start(restore=True, timeout_s=max(10.0, deadline - time.monotonic()))
+                return ckpt
+            except FlinkJobError as exc:
+                if time.monotonic() + backoff > deadline:
+                    raise FlinkJobError(f"{self.name}: no restart within {timeout_s:.0f}s: {exc}") from None
+                self.proc.stop(timeout_s=10)  # a driver that is half up
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 15.0)
+
+    def stop_with_savepoint(self, timeout_s: float = 120) -> str:
+        """Stop the job with a savepoint and return the savepoint's path (a rescale's first half)."""
+        if self.proc.pid() is None:
+            raise FlinkJobError(f"{self.name} is not running: no savepoint to take")
+        offset = self.proc.log_file.stat().st_size
+        self.stop(timeout_s)
+        marks = [ln for ln in self._log_since(offset).splitlines() if ln.startswith(job_main.MARK_STOPPED)]
+        if not marks:
+            raise FlinkJobError(f"{self.name}: stopped without a savepoint; see {self.proc.log_file}")
+        return marks[-1].split(" ", 1)[1].strip()
+
+    def rescale(self, parallelism: int, timeout_s: float = 180) -> str:
+        """Stop with a savepoint, start from it at `parallelism`; returns the savepoint used.
+
+        Keyed state (dedup ids, per-minute aggregates) is split by key group,
+        and the key groups (`pipeline.max-parallelism` 128) are the same at
+        every parallelism, so each new subtask takes whole key groups.
+        """
+        savepoint = self.stop_with_savepoint(timeout_s)
+        self.start(restore_from=savepoint.removeprefix("file:"), parallelism=parallelism)
+        self.wait_ready(timeout_s)
+        return savepoint
 
     def _wait(self, check: Callable[[], bool], timeout_s: float, what: str, interval_s: float = 0.25) -> None:
         deadline = time.monotonic() + timeout_s

@@ -29,6 +29,7 @@ from pathlib import Path
 import httpx
 
 from starlab.errors import StackError
+from starlab.observability import flink as metrics
 from starlab.settings import ROOT, Settings, port_range
 from starlab.stack import prereqs
 from starlab.stack.components import (
@@ -349,6 +350,7 @@ def flink_cluster_conf(settings: Settings) -> dict[str, str]:
         "taskmanager.data.port": "0",
         "metrics.internal.query-service.port": "0",
         "taskmanager.memory.process.size": "2048m",
+        "taskmanager.memory.jvm-metaspace.size": "384m",
         "taskmanager.numberOfTaskSlots": str(FLINK_SLOTS_PER_TM),
         "parallelism.default": "2",
         "rest.address": url.host or "127.0.0.1",
@@ -369,8 +371,15 @@ def flink_cluster_conf(settings: Settings) -> dict[str, str]:
         # Defaults are 10 s / 50 s: a killed TaskManager would be noticed late.
         "heartbeat.interval": "1000",
         "heartbeat.timeout": "5000",
+        # A TaskManager whose JobManager died registers with the new one within
+        # 2 s (default back-off up to 30 s).
+        "cluster.registration.initial-timeout": "100",
+        "cluster.registration.max-timeout": "2000",
         "io.tmp.dirs": str(base / "tmp"),
         "env.java.opts.all": java_opts,
+        # Metrics through JMX and the exporter agent on 127.0.0.1 (each process's
+        # JVM_ARGS), never Flink's Prometheus reporter, which binds every interface.
+        **metrics.reporter_conf(),
     }
 
 
@@ -399,6 +408,10 @@ class FlinkProcess(Component):
     def conf_dir(self) -> Path:
         return flink_cluster_dir(self.settings) / "conf"
 
+    @property
+    def jars(self) -> Path:
+        return self.settings.jars_dir / "flink"
+
     def write_conf(self) -> None:
         home = prereqs.pyflink_home(self.settings)
         self.conf_dir.mkdir(parents=True, exist_ok=True)
@@ -421,8 +434,12 @@ class FlinkProcess(Component):
             "FLINK_CONF_DIR": str(self.conf_dir),
             "FLINK_LOG_DIR": str(logs),
             "FLINK_PID_DIR": str(pid_dir),
-            # The catalog's Hadoop client and JDBC drivers, as for a local job.
-            "HADOOP_CLASSPATH": ":".join(str(p) for p in prereqs.flink_classpath_jars(self.settings)),
+            # Every connector jar on the cluster's own class path, loaded once,
+            # instead of shipped with each job: each submission's user-code class
+            # loader kept the Kafka client's classes alive (its admin thread), and
+            # after six submissions a TaskManager died of "OutOfMemoryError:
+            # Metaspace" (seen here). Jobs submitted to this cluster ship no jars.
+            "HADOOP_CLASSPATH": ":".join(str(p.resolve()) for p in sorted(self.jars.glob("*.jar"))),
         }
 
     def extra_args(self) -> list[str]:
@@ -435,12 +452,17 @@ class FlinkProcess(Component):
         prereqs.require_java()
         prereqs.ensure_flink_venv(self.settings)
         prereqs.resolve_jars(self.settings, "flink")
+        prereqs.resolve_jars(self.settings, "jmx")
         self.write_conf()
         script = prereqs.pyflink_home(self.settings) / "bin" / self.script
+        env = self.env()
+        # flink-console.sh runs `java $JVM_ARGS ...`; ports stay distinct because each
+        # process is started only after the one before is ready.
+        agent = metrics.agent_jvm_option(self.settings, metrics.free_port(self.settings))
+        if agent:
+            env["JVM_ARGS"] = agent
         # start-foreground execs the JVM: the pid starlab keeps is the JVM's.
-        self.proc.start(
-            ["bash", str(script), "start-foreground", *self.extra_args()], env=self.env(), cwd=ROOT
-        )
+        self.proc.start(["bash", str(script), "start-foreground", *self.extra_args()], env=env, cwd=ROOT)
 
         def ready() -> bool:
             if self.proc.exited_early() is not None:

@@ -146,3 +146,31 @@ def _reap(pid: int) -> None:
     # Only our own children can be reaped; others were re-parented to init.
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
+
+
+def wildcard_listeners(run_dir: Path) -> list[str]:
+    """Listening TCP sockets on every interface (0.0.0.0 or ::) of starlab's processes.
+
+    The processes are those of the pid files in `run_dir` and all their
+    descendants (a Flink job's JVM under its Python driver). starlab binds
+    everything to 127.0.0.1; an entry here is "name (pid) *:port" (issue 12).
+    """
+    import psutil
+
+    found = []
+    for pid_file in sorted(run_dir.glob("**/*.pid")):
+        try:
+            root = psutil.Process(int(pid_file.read_text().split()[0]))
+            procs = [root, *root.children(recursive=True)]
+        except (OSError, ValueError, IndexError, psutil.Error):
+            continue
+        for proc in procs:
+            try:
+                conns = proc.net_connections(kind="inet")
+                name = proc.name()
+            except psutil.Error:
+                continue
+            for c in conns:
+                if c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.ip in ("0.0.0.0", "::"):
+                    found.append(f"{pid_file.stem}: {name} ({proc.pid}) *:{c.laddr.port}")
+    return sorted(set(found))

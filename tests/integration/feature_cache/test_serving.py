@@ -38,7 +38,7 @@ from feature_cache.deps.control import OutageCommand, ResetCommand
 from feature_cache.deps.fleet import DependencyFleet
 from feature_cache.serving.app import create_app
 from feature_cache.serving.cache import TtlTable, now_ms, queue_write
-from feature_cache.serving.keys import VIEW, GroupName
+from feature_cache.serving.keys import VIEW, GroupName, group_key
 from feature_cache.serving.prewarm import prewarm
 from feature_cache.settings import Design, FeatureCacheSettings
 from starlab.serving.load import LoadSpec, run_load
@@ -94,7 +94,7 @@ def test_ttl_expiry_is_refreshed_or_served_stale_never_fresh(
     _write(client, prefix, "u1", ages_s={GroupName.INTENT: 90.0, GroupName.SOCIAL: 400.0}, expire_s=600)
     # u2's groups are fresh, but its intent key expires in 1 s.
     _write(client, prefix, "u2", ages_s={}, expire_s=600)
-    client.expire(f"{prefix}:u2:intent", 1)
+    client.expire(group_key(prefix, "u2", GroupName.INTENT), 1)
     with _app(fleet, stack.redis_url, prefix) as server:
         calls0 = fleet.stats(EMB).calls_served
         body = httpx.get(f"{server.base_url}/features/u1").json()
@@ -107,12 +107,12 @@ def test_ttl_expiry_is_refreshed_or_served_stale_never_fresh(
         assert fleet.stats(EMB).calls_served == calls0 + 1
 
         time.sleep(1.5)
-        assert client.exists(f"{prefix}:u2:intent") == 0
+        assert client.exists(group_key(prefix, "u2", GroupName.INTENT)) == 0
         body2 = httpx.get(f"{server.base_url}/features/u2").json()
         assert body2["groups"]["intent"]["status"] == "ondemand" and "cache_miss" in body2["flags"]
 
         # Kill switch: no call any more; the stale intent is served flagged; expiry is raised.
-        pttl_before = client.pttl(f"{prefix}:u1:social")
+        pttl_before = client.pttl(group_key(prefix, "u1", GroupName.SOCIAL))
         httpx.post(
             f"{server.base_url}/admin/killswitch", json={"on": True, "reason": "test"}
         ).raise_for_status()
@@ -122,7 +122,8 @@ def test_ttl_expiry_is_refreshed_or_served_stale_never_fresh(
         assert "kill_switch" in body3["flags"] and "ondemand_call" not in body3["flags"]
         _never_fresh_past_ttl(body3)
         assert fleet.stats(EMB).calls_served == calls1
-        assert client.pttl(f"{prefix}:u1:social") > max(pttl_before, 0) + 300_000  # 300 s x 4 > 600 s
+        # 300 s x 4 > 600 s
+        assert client.pttl(group_key(prefix, "u1", GroupName.SOCIAL)) > max(pttl_before, 0) + 300_000
         httpx.post(
             f"{server.base_url}/admin/killswitch", json={"on": False, "reason": "test"}
         ).raise_for_status()
@@ -174,7 +175,11 @@ def test_redis_stopped_mid_load_answers_degraded_within_50_ms(fleet: DependencyF
         users = [f"u{i}" for i in range(20)]
         prewarm(client, prefix, users, SOURCE, STATIC)
         client.close()
-        overrides = {"guardrail_min_samples": 30, "guardrail_eval_interval_s": 0.2}
+        overrides = {
+            "guardrail_min_samples": 30,
+            "guardrail_eval_interval_s": 0.2,
+            "redis_topology": "single",  # a private redis-server, whatever the stack runs
+        }
         with _app(fleet, rs.url, prefix, **overrides) as server:
             stopped: list[int] = []
 

@@ -61,7 +61,7 @@ def payload(version: int, items: int = 40) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def served(rk: Any) -> Iterator[dict[str, Any]]:
-    cache = RankingsCache.from_url(rk.settings.redis_url, rk.cfg.key_prefix)
+    cache = RankingsCache.connect(rk.settings, rk.cfg.key_prefix)
     cache.warm("v1", payload(1), 3600)
     cache.warm("v2", payload(2), 3600)
     cache.move_pointer(None, "v1", 600)

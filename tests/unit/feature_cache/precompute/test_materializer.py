@@ -1,5 +1,6 @@
 """The materializer's batch step without a broker or Redis: newest version per key, every version
-to the history, TTLs from the policy, and offsets stored only after Redis took the batch."""
+to the history, TTLs from the policy, and offsets stored only after Redis took the batch; on a
+Redis Cluster, one write script per user instead of one MULTI/EXEC across users."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ import pytest
 import redis
 import stamina
 from confluent_kafka import Consumer, TopicPartition
+from redis.exceptions import NoScriptError
 
 from feature_cache.errors import FeatureCacheTransientError
 from feature_cache.offline.history import HistoryStore
+from feature_cache.precompute import materializer
 from feature_cache.precompute.features import PRECOMPUTE_SCHEMA, TtlBounds
-from feature_cache.precompute.materializer import Materializer
+from feature_cache.precompute.materializer import WRITE_SHA, Materializer, write_args
 from feature_cache.precompute.settings import PrecomputeSettings
 from feature_cache.precompute.ttl import TtlPolicy
 from starlab.settings import Settings
@@ -99,6 +102,44 @@ class FakeRedis:
         return FakePipeline(self)
 
 
+class FakeClusterPipeline:
+    def __init__(self, client: FakeClusterRedis) -> None:
+        self.client = client
+        self.calls: list[tuple[str, list[object], list[object]]] = []
+
+    def execute_command(self, command: str, sha: str, numkeys: int, *keys_and_args: object) -> None:
+        assert command == "EVALSHA"
+        self.calls.append((sha, list(keys_and_args[:numkeys]), list(keys_and_args[numkeys:])))
+
+    def execute(self) -> None:
+        if self.client.scripts_lost:
+            raise NoScriptError("No matching script. Please use EVAL.")
+        self.client.executed.append(self.calls)
+
+
+class FakeClusterRedis:
+    """What the materializer uses of a cluster client: non-transactional pipelines, SCRIPT LOAD."""
+
+    def __init__(self, scripts_lost: bool = False) -> None:
+        self.scripts_lost = scripts_lost
+        self.loaded = 0
+        self.executed: list[list[tuple[str, list[object], list[object]]]] = []
+
+    def pipeline(self, transaction: bool) -> FakeClusterPipeline:
+        assert not transaction  # a MULTI/EXEC may not span slots, and users are spread over them
+        return FakeClusterPipeline(self)
+
+    def script_load(self, script: str) -> str:
+        self.loaded += 1
+        self.scripts_lost = False
+        return WRITE_SHA
+
+
+@pytest.fixture
+def as_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(materializer, "is_cluster", lambda client: isinstance(client, FakeClusterRedis))
+
+
 def record(user: str, group: str, second: int, values: dict[str, object]) -> bytes:
     return json.dumps(
         {
@@ -120,7 +161,7 @@ BATCH = [
 
 
 def _materializer(
-    tmp_path: Path, client: FakeRedis, consumer: FakeConsumer, history: HistoryStore
+    tmp_path: Path, client: FakeRedis | FakeClusterRedis, consumer: FakeConsumer, history: HistoryStore
 ) -> Materializer:
     return Materializer(
         Settings(home=tmp_path / "h", data_dir=tmp_path / "d"),
@@ -145,12 +186,12 @@ def test_a_batch_writes_the_newest_version_per_key_and_every_version_to_history(
     assert created == [(INGEST.replace(tzinfo=None),)]
     (ops,) = client.executed  # one pipeline for the batch
     assert [(op, key) for op, key, _ in ops] == [
-        ("del", "fc:u1:realtime"),
-        ("hset", "fc:u1:realtime"),
-        ("expire", "fc:u1:realtime"),
-        ("del", "fc:u2:profile"),
-        ("hset", "fc:u2:profile"),
-        ("expire", "fc:u2:profile"),
+        ("del", "fc:{u1}:realtime"),
+        ("hset", "fc:{u1}:realtime"),
+        ("expire", "fc:{u1}:realtime"),
+        ("del", "fc:{u2}:profile"),
+        ("hset", "fc:{u2}:profile"),
+        ("expire", "fc:{u2}:profile"),
     ]
     u1 = ops[1][2]
     assert (u1["events_60s"], u1["session_events"], u1["session_clicks"]) == ("2", "2", "")
@@ -169,3 +210,46 @@ def test_offsets_are_not_stored_when_redis_does_not_take_the_batch(tmp_path: Pat
         assert history.count() == 0
     assert consumer.stored == []
     assert m.stats.records == 0
+
+
+def test_the_write_scripts_arguments_are_ttl_count_then_pairs_per_key() -> None:
+    args = write_args([({"a": "1", "_event_ts": "5"}, 60), ({"b": ""}, 900)])
+    assert args == [60, 2, "a", "1", "_event_ts", "5", 900, 1, "b", ""]
+
+
+CLUSTER_BATCH = [
+    *BATCH,
+    Msg(1, 9, record("u1", "profile", 4, {"preferred_platform": "ios", "platforms_24h": 2})),
+]
+
+
+@pytest.mark.usefixtures("as_cluster")
+def test_on_a_cluster_each_user_is_one_script_in_one_pipeline_without_multi(tmp_path: Path) -> None:
+    client, consumer = FakeClusterRedis(), FakeConsumer()
+    with HistoryStore.open(":memory:", PRECOMPUTE_SCHEMA) as history:
+        m = _materializer(tmp_path, client, consumer, history)
+        m.apply(CLUSTER_BATCH)  # type: ignore[arg-type]
+    (calls,) = client.executed  # one pipeline for the batch
+    assert [(sha, keys) for sha, keys, _ in calls] == [
+        (WRITE_SHA, ["fc:{u1}:realtime", "fc:{u1}:profile"]),  # one user: one slot, one script
+        (WRITE_SHA, ["fc:{u2}:profile"]),
+    ]
+    u1_args = calls[0][2]
+    n = cast(int, u1_args[1])
+    assert u1_args[0] == 60 and u1_args[2 + 2 * n] == 900  # each key's TTL from the policy
+    fields = dict(zip(u1_args[2 : 2 + 2 * n : 2], u1_args[3 : 3 + 2 * n : 2], strict=True))
+    assert (fields["events_60s"], fields["session_events"]) == ("2", "2")  # the newest version
+    assert client.loaded == 0
+    assert sorted((tp.partition, tp.offset) for tp in consumer.stored) == [(0, 12), (1, 10)]
+    assert m.stats.keys_written == 3
+
+
+@pytest.mark.usefixtures("as_cluster")
+def test_a_master_without_the_script_gets_it_and_the_batch_again(tmp_path: Path) -> None:
+    client, consumer = FakeClusterRedis(scripts_lost=True), FakeConsumer()
+    with HistoryStore.open(":memory:", PRECOMPUTE_SCHEMA) as history:
+        m = _materializer(tmp_path, client, consumer, history)
+        m.apply(BATCH)  # type: ignore[arg-type]
+    assert client.loaded == 1
+    (calls,) = client.executed
+    assert [keys for _, keys, _ in calls] == [["fc:{u1}:realtime"], ["fc:{u2}:profile"]]

@@ -9,7 +9,14 @@ import pytest
 
 from feature_cache.errors import FeatureCacheError
 from feature_cache.precompute.features import ACTIVITY, PRECOMPUTE_SCHEMA, PROFILE
-from feature_cache.precompute.records import decode_hash, epoch_ms, parse_record, redis_key, to_redis_hash
+from feature_cache.precompute.records import (
+    decode_hash,
+    epoch_ms,
+    parse_record,
+    redis_key,
+    split_redis_key,
+    to_redis_hash,
+)
 
 # As the job writes it: JSON, ISO-8601 times (event_ts without a zone is UTC
 # wall time, TIMESTAMP_LTZ with Z), null fields left out.
@@ -129,8 +136,23 @@ def test_a_record_mapped_with_another_group_is_refused() -> None:
 def test_key_and_history_version() -> None:
     r = parse_record(_raw())
     assert r is not None
-    assert redis_key("fc", r.user_id, r.group) == "fc:u42:activity"
+    assert redis_key("fc", r.user_id, r.group) == "fc:{u42}:activity"
     v = r.version(INGEST)
     assert (v.user_id, v.group, v.event_ts, v.created_ts) == ("u42", "activity", r.event_ts, INGEST)
     assert v.values == r.values
     assert set(v.values) == set(PRECOMPUTE_SCHEMA.group("activity").feature_names)
+
+
+def test_the_key_hashes_only_the_user_so_a_users_groups_share_a_cluster_slot() -> None:
+    # Redis Cluster hashes the text between the first "{" and the next "}" (the hash tag).
+    key = redis_key("lt1a2b:fc", "u42", "activity")
+    assert key == "lt1a2b:fc:{u42}:activity"
+    assert key[key.index("{") + 1 : key.index("}")] == "u42"
+
+
+def test_a_key_splits_back_into_user_and_group() -> None:
+    assert split_redis_key(redis_key("fc", "u42", "activity")) == ("u42", "activity")
+    assert split_redis_key(redis_key("lt1a2b:fc", "u-7_x", "realtime")) == ("u-7_x", "realtime")
+    assert split_redis_key("fc:_ttl") is None  # the published TTLs: no user's key
+    assert split_redis_key("fc:u42:activity") is None  # the layout before hash tags
+    assert split_redis_key("fc:{}:activity") is None

@@ -165,7 +165,7 @@ def theirs_bool() -> str:
 def test_the_scripts_arguments_and_its_reply_with_published_ttls_and_extension() -> None:
     reader = CacheReader("p", STATIC)
     keys, args = reader._args("u7", dynamic=True, extend={g.name: 120.0 for g in VIEW})
-    assert keys == [f"p:u7:{g.name.value}" for g in VIEW] + ["p:_ttl"]
+    assert keys == [f"p:{{u7}}:{g.name.value}" for g in VIEW] + ["p:_ttl"]
     assert args[:2] == [len(VIEW), "1"] and args[2 : 2 + len(VIEW)] == [120] * len(VIEW)
     # Per group: the field count, then the features and the two timestamps.
     assert args[2 + len(VIEW)] == len(VIEW[0].fields) + 2

@@ -23,7 +23,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from starlab.flink.errors import FlinkJobError
+from starlab.errors import StackError
 from starlab.settings import Settings, port_range
 
 RULES = Path(__file__).resolve().parent / "flink-jmx.yml"
@@ -117,7 +117,7 @@ def free_port(settings: Settings) -> int:
             except OSError:
                 continue
             return port
-    raise FlinkJobError(
+    raise StackError(
         f"no free port in STARLAB_FLINK_METRICS_PORTS={settings.flink_metrics_ports} "
         "for a Flink job's /metrics; stop a job or widen the range"
     )

@@ -1,0 +1,48 @@
+"""What a fault cost, read from a run's output arrivals and lag samples; which faults need the cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from starlab.settings import Settings
+from streaming.errors import StreamConfigError
+from streaming.faults import fault_impact
+from streaming.scenario import Fault, RunOptions, run_stream
+
+
+def test_the_pause_is_the_longest_gap_in_committed_output_after_the_fault() -> None:
+    # output every 5 s (a checkpoint), the fault at 100, nothing until 118, then every 5 s
+    arrivals = [float(t) for t in range(60, 100, 5)] + [118.0, 123.0, 128.0]
+    lag = [(float(t), 500) for t in range(80, 100)] + [(float(t), 9_000) for t in range(100, 125)]
+    lag += [(float(t), 400) for t in range(125, 140)]
+    impact = fault_impact("kill-tm", 100.0, 140.0, arrivals, lag, slack_records=1_000)
+    assert impact.pause_s == 18.0
+    assert impact.recovery_s == 25.0  # lag back within one checkpoint of input of its 500 before
+
+
+def test_a_fault_whose_output_never_came_back_pauses_to_the_end_and_never_recovers() -> None:
+    impact = fault_impact("kill-jm", 10.0, 70.0, [5.0], [(5.0, 0), (20.0, 5_000), (60.0, 9_000)], 100)
+    assert impact.pause_s == 60.0
+    assert impact.recovery_s is None
+
+
+def test_lag_that_was_low_before_the_longest_pause_ended_does_not_count_as_recovery() -> None:
+    arrivals = [101.0, 130.0]
+    lag = [(95.0, 0), (102.0, 0), (110.0, 4_000), (131.0, 0)]
+    impact = fault_impact("kill-broker", 100.0, 140.0, arrivals, lag, 100)
+    assert impact.pause_s == 29.0
+    assert impact.recovery_s == 31.0
+
+
+@pytest.mark.parametrize("text", ["kill-tm@0.5", "kill-jm@0.8"])
+def test_cluster_faults_parse_but_the_single_topology_refuses_them(text: str, tmp_path: Path) -> None:
+    fault = Fault.parse(text)
+    with pytest.raises(StreamConfigError, match="cluster topology"):
+        run_stream(Settings(home=tmp_path), RunOptions(faults=[fault]))
+
+
+def test_an_unknown_fault_names_every_kind() -> None:
+    with pytest.raises(StreamConfigError, match="kill-job\\|kill-broker\\|kill-tm\\|kill-jm\\|stall"):
+        Fault.parse("kill-zk@0.5")
