@@ -140,11 +140,29 @@ def fault_impact(
     return FaultImpact(fault, round(pause_s, 2), round(recovered, 2) if recovered is not None else None)
 
 
+def fault_impacts(
+    faults: list[tuple[str, float]],
+    now: float,
+    output_times: list[float],
+    lag_samples: list[tuple[float, int]],
+    slack_records: int,
+) -> list[FaultImpact]:
+    """`fault_impact` of each (kind, start) in start order, each looked at up to the next one's
+    start (the last up to `now`): overlapping faults share the blame of the first."""
+    ordered = sorted(faults, key=lambda f: f[1])
+    ends = [start for _, start in ordered[1:]] + [now] if ordered else []
+    return [
+        fault_impact(kind, start, end, output_times, lag_samples, slack_records)
+        for (kind, start), end in zip(ordered, ends, strict=True)
+    ]
+
+
 __all__ = [
     "CLUSTER_FAULTS",
     "FaultImpact",
     "busiest_taskmanager",
     "fault_impact",
+    "fault_impacts",
     "kill_broker",
     "kill_jobmanager",
     "kill_taskmanager",

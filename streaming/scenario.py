@@ -44,7 +44,7 @@ from streaming.errors import CatchUpTimeout, FaultInjectionError, JobError, Stre
 from streaming.faults import (
     CLUSTER_FAULTS,
     FaultImpact,
-    fault_impact,
+    fault_impacts,
     kill_broker,
     kill_jobmanager,
     kill_taskmanager,
@@ -228,23 +228,30 @@ def run_stream(settings: Settings, opts: RunOptions, progress: Progress = print)
         restored: list[str] = []
         fault_threads: list[threading.Thread] = []
         errors: list[BaseException] = []
+        # One fault at a time acts on the job process: a second kill-job that
+        # fires while the first restart is still under way waits for it (two
+        # threads restarting one job killed each other's new process, seen
+        # here). A broker fault does not wait: the job must survive that overlap.
+        job_lock = threading.Lock()
 
         def inject(f: Fault) -> None:
             try:
                 t0, wall0 = time.monotonic(), time.time()
                 if f.kind in ("kill-job", "kill-jm"):
-                    if f.kind == "kill-jm":
-                        kill_jobmanager(settings)  # the job is gone with it
-                    job.kill()
-                    restored.append(str(job.restart()))
+                    with job_lock:
+                        if f.kind == "kill-jm":
+                            kill_jobmanager(settings)  # the job is gone with it
+                        job.kill()
+                        restored.append(str(job.restart()))
                 elif f.kind == "kill-broker":
                     kill_broker(settings)
                 elif f.kind == "kill-tm":
                     kill_taskmanager(settings)  # Flink restarts the job on the slots left
                 elif f.kind == "stall":
-                    _signal_job(job, signal.SIGSTOP)
-                    time.sleep(f.duration_s)
-                    _signal_job(job, signal.SIGCONT)
+                    with job_lock:
+                        _signal_job(job, signal.SIGSTOP)
+                        time.sleep(f.duration_s)
+                        _signal_job(job, signal.SIGCONT)
                 faults_done.append(f"{f.kind}@{f.at} took {time.monotonic() - t0:.1f}s")
                 fault_windows.append(FaultWindow(f.kind, wall0, time.time()))
                 progress(f"fault {f.kind}@{f.at} done in {time.monotonic() - t0:.1f}s")
@@ -313,20 +320,14 @@ def run_stream(settings: Settings, opts: RunOptions, progress: Progress = print)
         # Freshness while data flows: once the producer stops, "now - newest event"
         # grows by definition and says nothing about the pipeline.
         window_end = produce_end_wall + opts.checkpoint_interval_ms / 1000
-        lag_samples = [(x.at, x.consumer_lag) for x in monitor.samples]
         fault_windows.sort(key=lambda w: w.started_at)  # appended as each ended
-        ends = [w.started_at for w in fault_windows[1:]] + [time.time()]
-        impacts = [
-            fault_impact(
-                w.kind,
-                w.started_at,
-                end,
-                monitor.output_times,
-                lag_samples,
-                slack_records=int(opts.rate * opts.checkpoint_interval_ms / 1000),
-            )
-            for w, end in zip(fault_windows, ends, strict=True)
-        ]
+        impacts = fault_impacts(
+            [(w.kind, w.started_at) for w in fault_windows],
+            time.time(),
+            monitor.output_times,
+            [(x.at, x.consumer_lag) for x in monitor.samples],
+            slack_records=int(opts.rate * opts.checkpoint_interval_ms / 1000),
+        )
         fresh = [x.freshness_s for x in monitor.samples if x.freshness_s is not None and x.at <= window_end]
         from starlab.metrics import percentile
 

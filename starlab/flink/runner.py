@@ -17,6 +17,7 @@ job-level settings (checkpointing, parallelism, state TTL) from
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import time
@@ -33,6 +34,8 @@ from starlab.observability import flink as metrics
 from starlab.settings import ROOT, Settings
 from starlab.stack import prereqs
 from starlab.stack.process import ManagedProcess
+
+log = logging.getLogger(__name__)
 
 JOB_MAIN = Path(job_main.__file__).resolve()
 """The script the Flink venv's python runs."""
@@ -281,14 +284,17 @@ class FlinkJob:
         """
         deadline = time.monotonic() + timeout_s
         backoff = 1.0
+        first: FlinkJobError | None = None
         while True:
             ckpt = self.latest_checkpoint()
             try:
                 self.start(restore=True, timeout_s=max(10.0, deadline - time.monotonic()))
                 return ckpt
             except FlinkJobError as exc:
+                first = first or exc
+                log.warning("%s: restart failed (%s); again in %.0f s", self.name, exc, backoff)
                 if time.monotonic() + backoff > deadline:
-                    raise FlinkJobError(f"{self.name}: no restart within {timeout_s:.0f}s: {exc}") from None
+                    raise FlinkJobError(f"{self.name}: no restart within {timeout_s:.0f}s: {first}") from None
                 self.proc.stop(timeout_s=10)  # a driver that is half up
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 15.0)

@@ -292,7 +292,10 @@ class RedisCluster(Component):
 
     def start(self) -> None:
         info = self.info()
-        if info.get("cluster_state") == "ok" and info.get("cluster_known_nodes") == str(len(self.ports)):
+        if info.get("cluster_known_nodes") == str(len(self.ports)):
+            # Formed before: nodes restarted from their nodes-*.conf rejoin by
+            # themselves; the state turns ok once they have gossiped.
+            wait_until(lambda: self.info().get("cluster_state") == "ok", 30, "redis cluster state ok", 0.5)
             return
         cli = prereqs.require_binary("redis-cli", "install redis-tools (Debian: apt-get install redis-tools)")
         nodes = [f"127.0.0.1:{p}" for p in self.ports]

@@ -29,6 +29,25 @@ def test_exactly_once_with_job_and_broker_killed(isolated: Settings, tmp_path) -
     assert rep.ok, rep.to_dict()
 
 
+def test_a_job_killed_while_its_broker_recovers_comes_back_by_itself(isolated: Settings, tmp_path) -> None:
+    """Issue 12's cascade: 1 s checkpoints, the job killed at 20% and 70%, the broker at 45%.
+
+    At 8,000 events/s the second kill lands while the broker is still coming
+    back and the first restart may still be under way. Before the restart
+    retried with back-off (and the two kills took turns on the job) this run
+    aborted with "flink-job exited at start".
+    """
+    s = isolated.model_copy(update={"data_dir": tmp_path / "data"})
+    faults = [Fault.parse(f) for f in ("kill-job@0.2", "kill-broker@0.45", "kill-job@0.7")]
+    opts = RunOptions(events=80_000, rate=8_000, checkpoint_interval_ms=1_000, faults=faults)
+    r = run_stream(s, opts, progress=print)
+    assert len(r.faults_done) == 3 and len(r.restored_from) == 2, r.faults_done
+    assert (r.report.lost, r.report.duplicated, r.report.metric_mismatches) == (0, 0, 0)
+    assert r.report.late_captured == r.report.expected_late > 0
+    assert r.report.ok, r.report.to_dict()
+    assert [i.fault for i in r.impacts] == ["kill-job", "kill-broker", "kill-job"]
+
+
 # The stall test's margins, derived instead of guessed. The job commits its
 # source offsets at each checkpoint, so even a healthy job lags by up to one
 # checkpoint interval of input (plus the checkpoint's own duration); a stalled

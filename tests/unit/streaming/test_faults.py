@@ -8,7 +8,7 @@ import pytest
 
 from starlab.settings import Settings
 from streaming.errors import StreamConfigError
-from streaming.faults import fault_impact
+from streaming.faults import fault_impact, fault_impacts
 from streaming.scenario import Fault, RunOptions, run_stream
 
 
@@ -46,3 +46,9 @@ def test_cluster_faults_parse_but_the_single_topology_refuses_them(text: str, tm
 def test_an_unknown_fault_names_every_kind() -> None:
     with pytest.raises(StreamConfigError, match="kill-job\\|kill-broker\\|kill-tm\\|kill-jm\\|stall"):
         Fault.parse("kill-zk@0.5")
+
+
+def test_a_run_without_faults_has_no_impacts_and_faults_are_taken_in_start_order() -> None:
+    assert fault_impacts([], 100.0, [1.0, 2.0], [(1.0, 0)], 10) == []
+    impacts = fault_impacts([("kill-jm", 50.0), ("kill-tm", 20.0)], 90.0, [21.0, 40.0, 51.0, 80.0], [], 10)
+    assert [(i.fault, i.pause_s) for i in impacts] == [("kill-tm", 19.0), ("kill-jm", 29.0)]
