@@ -214,7 +214,8 @@ class ClusterSchemaRegistry(SchemaRegistry):
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
-        url = httpx.URL(settings.cluster_schema_registry_url)
+        self.url = settings.cluster_schema_registry_url
+        url = httpx.URL(self.url)
         self.host, self.port = url.host or "127.0.0.1", url.port or 8091
 
     def argv(self) -> list[str]:
@@ -223,12 +224,6 @@ class ClusterSchemaRegistry(SchemaRegistry):
         args[args.index("--bootstrap") + 1] = self.settings.cluster_kafka_bootstrap
         return [*args, "--replication-factor", "3"]
 
-    def probe(self) -> str | None:
-        try:
-            r = httpx.get(f"{self.settings.cluster_schema_registry_url}/subjects", timeout=2)
-        except httpx.HTTPError as exc:
-            return f"GET /subjects failed: {type(exc).__name__}"
-        return None if r.status_code == 200 else f"GET /subjects -> {r.status_code}"
 
 
 # --- Redis Cluster: three masters -----------------------------------------------
@@ -333,8 +328,7 @@ def flink_cluster_conf(settings: Settings) -> dict[str, str]:
 
     Every listener on 127.0.0.1 (RPC, blob server, REST, data, metric query
     service); checkpoints and savepoints are jobs' own (`file://` paths on this
-    machine are the shared directory every process sees); restarts back off
-    exponentially, so a job killed while a broker recovers comes back by itself.
+    machine are the shared directory every process sees).
     """
     url = httpx.URL(settings.cluster_flink_rest_url)
     base = flink_cluster_dir(settings)
@@ -362,15 +356,9 @@ def flink_cluster_conf(settings: Settings) -> dict[str, str]:
         "rest.flamegraph.enabled": "true",
         "rest.profiling.enabled": "true",
         "rest.profiling.dir": str(base / "profiles"),
-        "state.backend.type": "rocksdb",
-        "execution.checkpointing.incremental": "true",
-        "pipeline.max-parallelism": "128",
-        "restart-strategy.type": "exponential-delay",
-        "restart-strategy.exponential-delay.initial-backoff": "1 s",
-        "restart-strategy.exponential-delay.max-backoff": "15 s",
-        "restart-strategy.exponential-delay.backoff-multiplier": "2.0",
-        "restart-strategy.exponential-delay.reset-backoff-threshold": "2 min",
-        "restart-strategy.exponential-delay.jitter-factor": "0.1",
+        # State backend, checkpoints, restart strategy and max parallelism are
+        # each job's own (`starlab/flink/job_main.py: flink_settings`), the same
+        # on both topologies.
         # Defaults are 10 s / 50 s: a killed TaskManager would be noticed late.
         "heartbeat.interval": "1000",
         "heartbeat.timeout": "5000",

@@ -319,7 +319,8 @@ class SchemaRegistry(ServiceComponent):
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
-        url = httpx.URL(settings.schema_registry_url)
+        self.url = settings.schema_registry_url
+        url = httpx.URL(self.url)
         self.host, self.port = url.host or "127.0.0.1", url.port or 8081
 
     def argv(self) -> list[str]:
@@ -339,7 +340,7 @@ class SchemaRegistry(ServiceComponent):
 
     def probe(self) -> str | None:
         try:
-            r = httpx.get(f"{self.settings.schema_registry_url}/subjects", timeout=2)
+            r = httpx.get(f"{self.url}/subjects", timeout=2)
         except httpx.HTTPError as exc:
             return f"GET /subjects failed: {type(exc).__name__}"
         return None if r.status_code == 200 else f"GET /subjects -> {r.status_code}"

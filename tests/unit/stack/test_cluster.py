@@ -87,7 +87,7 @@ def test_the_registry_of_the_cluster_keeps_three_replicas_of_its_schemas(tmp_pat
     assert argv[-2:] == ["--replication-factor", "3"]
 
 
-def test_the_session_cluster_listens_on_loopback_and_restarts_with_backoff(
+def test_the_session_cluster_listens_on_loopback_and_exports_metrics_there(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("starlab.stack.cluster._wheel_java_opts", lambda _s: "--add-opens=x")
@@ -100,9 +100,7 @@ def test_the_session_cluster_listens_on_loopback_and_restarts_with_backoff(
     ):
         assert conf[key] == "127.0.0.1", key
     assert conf["rest.port"] == "8088"
-    assert conf["restart-strategy.type"] == "exponential-delay"
-    assert conf["pipeline.max-parallelism"] == "128"
-    assert conf["state.backend.type"] == "rocksdb"
+    assert not any(k.startswith("restart-strategy") for k in conf)  # the job's own, one place
     # metrics through JMX (no port) and the loopback agent, never the Prometheus reporter
     assert not any(k.startswith("metrics.reporter.prom") for k in conf)
     assert conf["metrics.reporter.jmx.factory.class"].endswith("JMXReporterFactory")
