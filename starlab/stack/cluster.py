@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from abc import abstractmethod
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -469,8 +470,9 @@ class FlinkProcess(Component):
         """SIGKILL (fault injection)."""
         self.proc.kill()
 
+    @abstractmethod
     def probe(self) -> str | None:
-        raise NotImplementedError
+        """None when healthy, else why not."""
 
     def rest(self, path: str) -> object:
         r = httpx.get(f"{self.settings.cluster_flink_rest_url}{path}", timeout=3)
