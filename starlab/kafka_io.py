@@ -54,7 +54,30 @@ def ensure_topics(settings: Settings, specs: list[TopicSpec], timeout_s: float =
         except KafkaException as exc:
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 raise StackError(f"cannot create topic {name}: {exc}") from None
+    _wait_for_partitions(client, {s.name: s.partitions for s in specs if s.name in created}, timeout_s)
     return created
+
+
+def _wait_for_partitions(client: AdminClient, want: Mapping[str, int], timeout_s: float) -> None:
+    """Wait until the broker we ask lists every topic with all its partitions.
+
+    CreateTopics returns once the controller has the topic; on a cluster the
+    other brokers learn it a moment later, and a client asking one of them
+    in between sees no such topic (or none of its partitions).
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        topics = client.list_topics(timeout=timeout_s).topics
+        missing = [
+            name
+            for name, n in want.items()
+            if name not in topics or topics[name].error is not None or len(topics[name].partitions) < n
+        ]
+        if not missing:
+            return
+        if time.monotonic() >= deadline:
+            raise StackError(f"topics {', '.join(missing)} not visible after {timeout_s:g} s")
+        time.sleep(0.1)
 
 
 def delete_topics(settings: Settings, names: list[str], timeout_s: float = 30) -> None:

@@ -77,6 +77,29 @@ class SchemaVersion:
 # produce the same bytes.
 
 
+def partition_count(admin: Any, topic: str, timeout_s: float) -> int:
+    """The topic's partition count, once the broker asked knows the topic.
+
+    On a cluster, the broker answering the metadata request may not have a
+    new topic's partitions yet right after CreateTopics returned (it learns
+    them from the controller a moment later): it answers with no partitions
+    or UNKNOWN_TOPIC_OR_PART. Ask again until the deadline; 0 after it.
+    """
+    from confluent_kafka import KafkaException
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            meta = admin.list_topics(topic, timeout=timeout_s)
+        except KafkaException as exc:
+            raise StoreUnavailableError(f"cannot describe topic {topic!r}: {exc}") from None
+        found = meta.topics.get(topic)
+        partitions = len(found.partitions) if found is not None and found.error is None else 0
+        if partitions or time.monotonic() >= deadline:
+            return partitions
+        time.sleep(0.1)
+
+
 def _dumps(obj: dict[str, Any]) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
 
@@ -373,11 +396,7 @@ class KafkaStore(SchemaStore):
             raise StoreUnavailableError(
                 f"Kafka at {self.bootstrap} did not answer within {self.timeout_s:g} s ({detail})"
             ) from None
-        try:
-            meta = admin.list_topics(self.topic, timeout=self.timeout_s)
-        except KafkaException as exc:
-            raise StoreUnavailableError(f"cannot describe topic {self.topic!r}: {exc}") from None
-        partitions = len(meta.topics[self.topic].partitions)
+        partitions = partition_count(admin, self.topic, self.timeout_s)
         if partitions != 1:
             # More than one partition would lose the total order of changes.
             raise StoreError(

@@ -226,7 +226,6 @@ class ClusterSchemaRegistry(SchemaRegistry):
         return [*args, "--replication-factor", "3"]
 
 
-
 # --- Redis Cluster: three masters -----------------------------------------------
 
 
