@@ -177,17 +177,35 @@ def bench(
     events: int = typer.Option(1_000_000, help="Events preloaded for the throughput run."),
     checkpoint_ms: int = typer.Option(5_000, help="Checkpoint interval of the latency runs."),
     lateness: bool = typer.Option(True, help="Also compare 10 min and 2 min allowed lateness."),
+    cluster: bool = typer.Option(
+        True, "--cluster/--no-cluster", help="Also the same job on the cluster topology (up for the run)."
+    ),
 ) -> None:
-    """Throughput vs a plain passthrough, p99 latency exactly-once vs at-least-once, lateness."""
+    """Throughput per core (single and cluster topology), p99 latency EO vs ALO, lateness."""
+    from starlab.settings import Settings
     from streaming.bench.run import LIVE_RATE_PER_S, run_bench
 
     r = run_bench(
-        get_settings(), events=events, checkpoint_ms=checkpoint_ms, progress=lambda m: console.print(f"· {m}")
+        get_settings(),
+        events=events,
+        checkpoint_ms=checkpoint_ms,
+        progress=lambda m: console.print(f"· {m}"),
+        cluster=Settings(topology="cluster") if cluster else None,
+    )
+    c = r.cluster
+    on_cluster = (
+        f"{c.steady_events_per_s:>10,.0f} events/s   ({r.cluster_events_per_s_per_core:,.0f} per core; "
+        f"{c.steady_events_per_s / r.flink_steady_events_per_s:.2f}x single; whole run {c.events_per_s:,.0f})"
+        if c is not None
+        else "   not measured (--no-cluster)"
     )
     target_p99 = r.checkpoint_interval_ms + 2_000
     console.print(f"""
 [bold]stream bench[/bold] ({r.events:,} events preloaded at {r.preload_events_per_s:,.0f}/s)
-  Flink, exactly-once sinks   {r.flink_events_per_s:>10,.0f} events/s   (target >= 20,000)
+  Flink, exactly-once sinks   {r.flink_steady_events_per_s:>10,.0f} events/s   (second half of the run; \
+{r.flink_events_per_s_per_core:,.0f} per core; target >= 40,000)
+    whole run                 {r.flink_events_per_s:>10,.0f} events/s   (JIT warm-up included)
+  same job, cluster topology  {on_cluster}
   Python passthrough          {r.passthrough_events_per_s:>10,.0f} events/s
   ratio Flink / passthrough   {r.ratio:>10.2f}
   p99 latency exactly-once    {r.eo_p99_ms:>10,.0f} ms         (target <= {target_p99:,} = checkpoint + 2 s)
@@ -212,6 +230,105 @@ def bench(
                 f"e2e p95 {p.e2e_p95_ms:>7,.0f} ms, windows to repair by backfill "
                 f"{p.drift_windows:,}/{p.windows:,}"
             )
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  starlab stream profile --label before\n\n"
+        "  starlab stream profile --label after --events 2000000 --seconds 40 --out /tmp/prof"
+    )
+)
+def profile(
+    label: str = typer.Option(..., help="Name of this profile (file names, title): e.g. before, after."),
+    events: int = typer.Option(
+        1_500_000, min=100_000, help="Events preloaded; the job must outlast the recording."
+    ),
+    seconds: float = typer.Option(30, min=5, max=300, help="How long async-profiler samples the job's JVM."),
+    out: Path = typer.Option(Path("docs/profiles"), help="Where <label>.html and <label>.md go."),
+    conf: list[str] = typer.Option(
+        [], "--conf", help="Extra Flink setting KEY=VALUE for this run (repeatable), to try a change."
+    ),
+) -> None:
+    """CPU flame graph of the streaming job reading a preloaded topic, and its sustained rate."""
+    from streaming.bench.profile import profile_stream
+
+    pairs = []
+    for item in conf:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            console.print(f"error: --conf {item!r}: expected KEY=VALUE")
+            raise typer.Exit(2)
+        pairs.append((key.strip(), value.strip()))
+    r = profile_stream(
+        get_settings(),
+        label,
+        out,
+        events,
+        seconds,
+        tuple(pairs),
+        progress=lambda m: console.print(f"· {m}"),
+    )
+    console.print(f"\n[bold]{label}[/bold]: {r.events_per_s:,.0f} events/s; flame graph {r.profile.html}")
+    for c in r.profile.summary.categories:
+        console.print(f"  {c.name:<28} {c.pct:5.1f}%")
+    console.print(f"summary: {r.markdown}")
+
+
+CAPACITY_EPILOG = (
+    "Examples:\n\n"
+    "  starlab features memory && starlab stream capacity --measure --cluster   # measure, then write\n\n"
+    "  starlab stream capacity                     # render docs/scaling.md again from the saved figures\n\n"
+    "  starlab stream capacity --measure --events 500000 --write /tmp/scaling.md"
+)
+
+
+@app.command(epilog=CAPACITY_EPILOG)
+def capacity(
+    measure: bool = typer.Option(False, "--measure", help="Measure on the running stack first."),
+    events: int = typer.Option(1_000_000, min=100_000, help="Events preloaded for the measuring runs."),
+    cluster: bool = typer.Option(
+        False, "--cluster", help="Also run the job on the cluster topology (started for the run if down)."
+    ),
+    feature_memory: Path = typer.Option(
+        None, dir_okay=False, help="`starlab features memory` JSON (default: the latest report's)."
+    ),
+    figures: Path = typer.Option(
+        Path("docs/scaling-measured.json"), dir_okay=False, help="The measured figures (written, or read)."
+    ),
+    write: Path = typer.Option(Path("docs/scaling.md"), dir_okay=False, help="Where the plan goes."),
+) -> None:
+    """A capacity plan (Kafka, Flink, Redis at 10x/100x/1000x) from figures measured on this machine."""
+    from streaming.capacity import Assumptions, Measured, plans, render_markdown
+
+    if measure:
+        from starlab.evidence import latest_dir
+        from starlab.settings import Settings
+        from starlab.stack import manager
+        from streaming.bench.capacity import load_feature_memory
+        from streaming.bench.capacity import measure as run_measure
+        from streaming.settings import get_stream_settings
+
+        mem = load_feature_memory(feature_memory or latest_dir() / "4-feature-store-memory.json")
+        say = lambda m: console.print(f"· {m}")  # noqa: E731
+        settings = get_settings()
+        if cluster:
+            on_cluster = Settings(topology="cluster")
+            with manager.started(on_cluster, progress=say):
+                m = run_measure(settings, get_stream_settings(), mem, events, on_cluster, say)
+        else:
+            m = run_measure(settings, get_stream_settings(), mem, events, None, say)
+        m.save(figures)
+        console.print(f"figures saved to {figures}")
+    else:
+        m = Measured.load(figures)
+    a = Assumptions()
+    write.parent.mkdir(parents=True, exist_ok=True)
+    write.write_text(render_markdown(m, a, plans(m, a), measurements_file=str(figures)))
+    console.print(
+        f"{m.events_per_s_per_core:,.0f} events/s per core, {m.state_bytes_per_key:,.0f} state bytes per "
+        f"key, {m.redis_bytes_per_key:,.0f} Redis bytes per feature key; wrote {write}"
+    )
 
 
 @app.command(

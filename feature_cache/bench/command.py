@@ -34,6 +34,7 @@ __all__ = [
     "REGRESSION_EPILOG",
     "bench",
     "loadtest",
+    "memory",
     "register",
     "regression",
 ]
@@ -374,8 +375,43 @@ def bench(
     console.print(f"wrote {path}")
 
 
+MEMORY_EPILOG = (
+    "Examples:\n\n"
+    "  starlab features memory                 # 50,000 users on a private redis-server\n\n"
+    "  starlab features memory --users 200000 --out /tmp/mem.json"
+)
+
+
+def memory(
+    users: int = typer.Option(
+        50_000, "--users", min=1_000, max=2_000_000, help="Users whose groups are written."
+    ),
+    out: Path | None = typer.Option(None, "--out", dir_okay=False, help="Where the JSON goes."),
+) -> None:
+    """Redis bytes per feature key, written by the precompute's own write path (capacity plan input)."""
+    from feature_cache.bench.memory import measure_memory
+    from starlab.evidence import latest_dir
+
+    try:
+        cfg = _settings()
+    except FeatureCacheConfigError as exc:
+        raise _fail(exc) from None
+    console = Console()
+    r = measure_memory(cfg, users, progress=lambda m: console.print(f"[dim]{m}[/dim]"))
+    path = out or latest_dir() / MEMORY_FILE
+    r.save(path)
+    console.print(
+        f"{r.keys:,} keys ({r.keys_per_user:.0f} per user) take {r.bytes / 1e6:.1f} MB in Redis "
+        f"{r.redis_version}: {r.bytes_per_key:,.0f} bytes per key; wrote {path}"
+    )
+
+
+MEMORY_FILE = "4-feature-store-memory.json"
+
+
 def register(app: typer.Typer) -> None:
-    """Add `loadtest`, `regression` and `bench` to a Typer group (the `features` group)."""
+    """Add `loadtest`, `regression`, `bench` and `memory` to a Typer group (the `features` group)."""
     app.command(name="loadtest", epilog=LOADTEST_EPILOG)(loadtest)
     app.command(name="regression", epilog=REGRESSION_EPILOG)(regression)
     app.command(name="bench", epilog=BENCH_EPILOG)(bench)
+    app.command(name="memory", epilog=MEMORY_EPILOG)(memory)

@@ -35,8 +35,24 @@ class ClusterJob:
         return self.state not in TERMINAL
 
 
+@dataclass(frozen=True)
+class CheckpointStats:
+    """A completed checkpoint as `GET /jobs/:id/checkpoints` reports it (`latest.completed`)."""
+
+    checkpoint_id: int
+    state_bytes: int
+    """Full size of the job's state in this checkpoint (`state_size`)."""
+    checkpointed_bytes: int
+    """What this checkpoint wrote (`checkpointed_size`; less than the state when incremental)."""
+    duration_ms: int
+    """Trigger to acknowledged by every task (`end_to_end_duration`)."""
+
+
 class SessionCluster:
-    """The JobManager's REST endpoint: list, cancel, stop-with-savepoint."""
+    """The JobManager's REST endpoint: list, cancel, stop-with-savepoint, checkpoint statistics.
+
+    Also the local mini-cluster's, when its job sets `rest.port`: the API is the same.
+    """
 
     def __init__(self, rest_url: str, timeout_s: float = 5.0) -> None:
         self.rest_url = rest_url.rstrip("/")
@@ -58,6 +74,19 @@ class SessionCluster:
     def active(self, name: str) -> list[ClusterJob]:
         """The jobs named `name` that are not in a terminal state."""
         return [j for j in self.jobs() if j.name == name and j.active]
+
+    def latest_checkpoint(self, job_id: str) -> CheckpointStats | None:
+        """The newest completed checkpoint of a job, or None before the first."""
+        raw = self._request("GET", f"/jobs/{job_id}/checkpoints").json()
+        done = (raw.get("latest") or {}).get("completed")
+        if not done:
+            return None
+        return CheckpointStats(
+            int(done["id"]),
+            int(done["state_size"]),
+            int(done.get("checkpointed_size", done["state_size"])),
+            int(done["end_to_end_duration"]),
+        )
 
     def state(self, job_id: str) -> str:
         return str(self._request("GET", f"/jobs/{job_id}").json().get("state", "UNKNOWN"))

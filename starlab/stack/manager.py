@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 from starlab.errors import StackError
 from starlab.settings import Settings
@@ -110,6 +111,28 @@ def down(settings: Settings, names: Iterable[str] | None = None, progress: Progr
             progress(f"stopped {comp.name}")
             stopped.append(comp.name)
     return stopped
+
+
+def _running(settings: Settings) -> set[str]:
+    procs = {c.name: getattr(c, "proc", None) for c in components(settings)}
+    return {name for name, p in procs.items() if p is not None and p.pid() is not None}
+
+
+@contextmanager
+def started(settings: Settings, progress: Progress = print) -> Iterator[None]:
+    """The settings' topology up for a block, then down again, but only what it started.
+
+    What ran before keeps running: a bench that needs the cluster for a few
+    minutes must not stop a cluster someone else is using.
+    """
+    before = _running(settings)
+    up(settings, progress=progress)
+    try:
+        yield
+    finally:
+        ours = [name for name in _running(settings) if name not in before]
+        if ours:
+            down(settings, ours, progress=progress)
 
 
 def status(settings: Settings) -> list[Health]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import struct
 import time
 from collections.abc import Callable
@@ -44,6 +45,19 @@ LIVE_RATE_PER_S = 2_500
 """The event rate the demo's live runs use: the 7-day window is extrapolated at it."""
 
 
+@dataclass(frozen=True)
+class Throughput:
+    """A job's rate over a preloaded topic, from the offsets it committed at each checkpoint."""
+
+    events_per_s: float
+    """From the first checkpoint to the last before the end: start-up and drain left out."""
+    steady_events_per_s: float
+    """Over the second half of the records only: the JVM's JIT compiler is still busy for
+    the first minute or two (one of the two cores, measured with `jstat -compiler`), which
+    a long-running job pays once."""
+    checkpoints: int
+
+
 @dataclass
 class BenchResult:
     events: int
@@ -55,6 +69,20 @@ class BenchResult:
     preload_events_per_s: float
     backfill_events: int = 0
     backfill_s: float = 0.0
+    cores: int = 1
+    flink_steady_events_per_s: float = 0.0
+    """The single topology's rate over the second half of the records (JIT warm-up over)."""
+    cluster: Throughput | None = None
+    """The same job on the cluster topology, same cores, same run (None: not measured)."""
+
+    @property
+    def flink_events_per_s_per_core(self) -> float:
+        """Steady rate per core: what a capacity plan multiplies."""
+        return self.flink_steady_events_per_s / self.cores
+
+    @property
+    def cluster_events_per_s_per_core(self) -> float | None:
+        return None if self.cluster is None else self.cluster.steady_events_per_s / self.cores
 
     @property
     def backfill_events_per_s(self) -> float:
@@ -71,7 +99,18 @@ class BenchResult:
         return self.flink_events_per_s / self.passthrough_events_per_s
 
 
-def preload(settings: Settings, events: int, progress: Progress) -> tuple[int, float]:
+@dataclass(frozen=True)
+class Preloaded:
+    records: int
+    """Records written (the generator's duplicates included)."""
+    unique: int
+    """Distinct event ids among them: the keys the dedup holds after reading all."""
+    value_bytes: int
+    """Sum of the encoded values (Confluent wire format), before compression."""
+    events_per_s: float
+
+
+def preload(settings: Settings, events: int, progress: Progress) -> Preloaded:
     """Fill the events topic fast: Avro encoded once per record with fastavro."""
     ensure_topics(settings, stream_topics(settings))
     registry = SchemaRegistryClient({"url": settings.schema_registry_url})
@@ -97,16 +136,20 @@ def preload(settings: Settings, events: int, progress: Progress) -> tuple[int, f
         )
     )
     t0 = time.monotonic()
-    n = 0
+    n = size = 0
+    ids: set[str] = set()
     for e in gen.emissions():
         if e.event is None:
             continue
         buf = io.BytesIO()
         buf.write(header)
         fastavro.schemaless_writer(buf, parsed, e.event.to_record())
+        value = buf.getvalue()
+        size += len(value)
+        ids.add(e.event.event_id)
         while True:
             try:
-                producer.produce(settings.events_topic, key=e.event.event_id.encode(), value=buf.getvalue())
+                producer.produce(settings.events_topic, key=e.event.event_id.encode(), value=value)
                 break
             except BufferError:
                 producer.poll(0.05)
@@ -119,16 +162,32 @@ def preload(settings: Settings, events: int, progress: Progress) -> tuple[int, f
     from starlab.events.files import write_dimensions
 
     write_dimensions(gen.items, gen.users, settings.lake_dir)
-    return n, rate
+    return Preloaded(n, len(ids), size, rate)
+
+
+def rates(steps: list[tuple[float, int]], records: int) -> Throughput:
+    """`Throughput` from (time, records done) steps, one per completed checkpoint."""
+    if len(steps) < 3:
+        raise BenchError(f"only {len(steps)} checkpoint steps seen: use more events")
+    (t1, d1), (t2, d2) = steps[0], steps[-1]
+    half = next((s for s in steps if s[1] >= records / 2), steps[0])
+    if half[0] >= t2:  # the second half came in one step: no steady figure of its own
+        half = steps[0]
+    return Throughput((d2 - d1) / (t2 - t1), (d2 - half[1]) / (t2 - half[0]), len(steps))
 
 
 def flink_throughput(
-    settings: Settings, records: int, progress: Progress, flink_conf: tuple[tuple[str, str], ...] = ()
-) -> float:
+    settings: Settings,
+    records: int,
+    progress: Progress,
+    flink_conf: tuple[tuple[str, str], ...] = (),
+    on_running: Callable[[FlinkJob], None] | None = None,
+) -> Throughput:
     """Sustained rate of the bounded job, from the offsets it commits over time.
 
     Flink commits source offsets when a checkpoint completes (every 5 s, the
-    production setting), so progress moves in steps. The rate is taken
+    production setting), so progress moves in steps. `on_running` is called
+    once, at the first step (e.g. to start a profiler). The rate is taken
     between the first and the last step before the end: job start-up (JVM,
     planning, state backend) and the final drain are left out, as
     "sustained" means.
@@ -144,16 +203,18 @@ def flink_throughput(
             done = records - sum(consumer_lag(settings, group, settings.events_topic).values())
             if 0 < done < records and (not steps or done != steps[-1][1]):
                 steps.append((time.monotonic(), done))
+                if on_running is not None and len(steps) == 1:
+                    on_running(job)  # past start-up: the first checkpoint committed
         except Exception:
             pass
         time.sleep(0.1)
     job.wait_finished(timeout_s=10)
-    if len(steps) < 3:
-        raise BenchError(f"only {len(steps)} checkpoint steps seen: use more events")
-    (t1, d1), (t2, d2) = steps[0], steps[-1]
-    rate = (d2 - d1) / (t2 - t1)
-    progress(f"flink: {rate:,.0f} events/s sustained over {len(steps)} checkpoints ({t2 - t1:.1f}s)")
-    return rate
+    r = rates(steps, records)
+    progress(
+        f"flink ({settings.topology}): {r.events_per_s:,.0f} events/s sustained over {r.checkpoints} "
+        f"checkpoints; {r.steady_events_per_s:,.0f}/s over the second half"
+    )
+    return r
 
 
 def passthrough_throughput(settings: Settings, records: int, progress: Progress) -> float:
@@ -202,13 +263,29 @@ def passthrough_throughput(settings: Settings, records: int, progress: Progress)
     return rate
 
 
+def cluster_throughput(cluster: Settings, events: int, progress: Progress) -> Throughput:
+    """The throughput run on the cluster topology: started for it if down, stopped after if so."""
+    from starlab.stack import manager
+
+    with manager.started(cluster, progress=progress):
+        reset_stream(cluster, FlinkJob(cluster, name="flink-bench"))
+        n = preload(cluster, events, progress).records
+        return flink_throughput(cluster, n, progress)
+
+
 def run_bench(
-    settings: Settings, events: int = 1_000_000, checkpoint_ms: int = 5_000, progress: Progress = print
+    settings: Settings,
+    events: int = 1_000_000,
+    checkpoint_ms: int = 5_000,
+    progress: Progress = print,
+    cluster: Settings | None = None,
 ) -> BenchResult:
     reset_stream(settings, FlinkJob(settings, name="flink-bench"))
-    n, preload_rate = preload(settings, events, progress)
+    pre = preload(settings, events, progress)
+    n, preload_rate = pre.records, pre.events_per_s
     progress(f"preloaded {n:,} events ({preload_rate:,.0f}/s)")
-    flink_rate = flink_throughput(settings, n, progress)
+    flink = flink_throughput(settings, n, progress)
+    on_cluster = cluster_throughput(cluster, events, progress) if cluster is not None else None
     pt_rate = passthrough_throughput(settings, n, progress)
     # The bounded job left ~1M deduplicated events in the lake: a scaled
     # window for the story's "backfill a 7-day window within 6 hours".
@@ -237,7 +314,7 @@ def run_bench(
         progress(f"{guarantee}: p99 {lat[guarantee]:,.0f} ms")
     return BenchResult(
         n,
-        flink_rate,
+        flink.events_per_s,
         pt_rate,
         lat["exactly-once"],
         lat["at-least-once"],
@@ -245,6 +322,9 @@ def run_bench(
         preload_rate,
         bf.events,
         bf_s,
+        os.cpu_count() or 1,
+        flink.steady_events_per_s,
+        on_cluster,
     )
 
 

@@ -1,0 +1,44 @@
+"""Bench rates from checkpoint steps, and the throughput claims built from them."""
+
+from __future__ import annotations
+
+import pytest
+
+from streaming.bench.run import BenchResult, Throughput, rates
+from streaming.errors import BenchError
+from streaming.evidence import claims_from_bench
+
+
+def test_whole_run_and_second_half_rates() -> None:
+    # 10 s of warm-up at 1,000/s, then 4,000/s: the second half shows the steady rate.
+    steps = [(0.0, 1_000), (10.0, 11_000), (15.0, 31_000), (20.0, 51_000), (25.0, 71_000)]
+    r = rates(steps, records=80_000)
+    assert r.events_per_s == pytest.approx(70_000 / 25)
+    assert r.steady_events_per_s == pytest.approx((71_000 - 51_000) / 5)
+    assert r.checkpoints == 5
+
+
+def test_a_second_half_in_one_step_falls_back_to_the_whole_run() -> None:
+    r = rates([(0.0, 1_000), (5.0, 2_000), (10.0, 9_000)], records=10_000)
+    assert r.steady_events_per_s == r.events_per_s
+
+
+def test_too_few_steps_is_an_error() -> None:
+    with pytest.raises(BenchError, match="use more events"):
+        rates([(0.0, 1), (1.0, 2)], records=10)
+
+
+def _bench(steady: float, cluster: Throughput | None) -> BenchResult:
+    return BenchResult(
+        1_000_000, 20_000, 100_000, 6_000, 3_000, 5_000, 50_000, cores=2,
+        flink_steady_events_per_s=steady, cluster=cluster,
+    )  # fmt: skip
+
+
+def test_the_40k_claim_reads_the_steady_rate_and_names_the_cluster_figure() -> None:
+    claims = {c.metric: c for c in claims_from_bench(_bench(41_000, Throughput(9_000, 12_000, 9)), "x")}
+    c = claims["flink_steady_events_per_s"]
+    assert (c.claimed, c.measured, c.passed) == (40_000, 41_000, True)
+    assert "20,500 events/s per core" in c.method and "12,000" in c.method
+    low = {c.metric: c for c in claims_from_bench(_bench(30_000, None), "x")}
+    assert low["flink_steady_events_per_s"].passed is False
