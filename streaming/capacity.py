@@ -52,8 +52,8 @@ class Measured:
     events_per_s: float = _doc(
         "Flink throughput, single topology",
         "events/s",
-        "sustained rate of the whole job (dedup, per-minute metrics, lake, late capture) with exactly-once "
-        "sinks over a preloaded topic, as `starlab stream bench`",
+        "rate of the whole job (dedup, per-minute metrics, lake, late capture) with exactly-once "
+        "sinks over the second half of a preloaded topic (JIT warm-up over), as `starlab stream bench`",
     )
     cluster_events_per_s: float | None = _doc(
         "Flink throughput, cluster topology",
@@ -702,11 +702,15 @@ def render_markdown(
     add("")
     add("## Reproduce")
     add("")
-    add("On the running stack (`starlab up`, and `starlab --topology cluster up` for the cluster figure):")
+    add(
+        "On the running stack (`starlab up`); `--cluster` starts the cluster topology for its run "
+        "if it is down and stops it after:"
+    )
     add("")
     add("```")
-    add("starlab stream capacity                         # measure, print this document")
-    add("starlab stream capacity --write docs/scaling.md # measure, rewrite this file")
+    add("starlab features memory                         # Redis bytes per feature key")
+    add("starlab stream capacity --measure --cluster     # measure, save the figures, write this file")
+    add("starlab stream capacity                         # write this file again from the saved figures")
     add("```")
     add("")
     if measurements_file:

@@ -141,6 +141,8 @@ class RunResult:
     impacts: list[FaultImpact] = field(default_factory=list)
     """Per fault: the longest pause of committed output and the time to recover."""
     topology: str = "single"
+    delivery_failures: int = 0
+    """Records the edge producer saw refused after retries (acks=all): must be 0."""
 
     def summary(self) -> dict[str, object]:
         return {
@@ -156,6 +158,7 @@ class RunResult:
             "fault_impacts": [asdict(i) for i in self.impacts],
             "restored_from": self.restored_from,
             "topology": self.topology,
+            "delivery_failures": self.delivery_failures,
         }
 
 
@@ -358,4 +361,5 @@ def run_stream(settings: Settings, opts: RunOptions, progress: Progress = print)
             options=opts,
             impacts=impacts,
             topology=settings.topology,
+            delivery_failures=stats.delivery_failures,
         )

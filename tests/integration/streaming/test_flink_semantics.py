@@ -95,8 +95,10 @@ def test_a_late_event_read_first_after_a_restore_is_still_late(isolated: Setting
         job.restart()
         # e5 leaves the restored job either as a late record or counted in its minute.
         _wait_for(
-            lambda: bool(list(read_all(s, s.late_topic, idle_timeout_s=1)))
-            or ("A", T0 + 2 * MIN) in read_metrics(s),
+            lambda: (
+                bool(list(read_all(s, s.late_topic, idle_timeout_s=1)))
+                or ("A", T0 + 2 * MIN) in read_metrics(s)
+            ),
             "output for e5",
         )
         time.sleep(2)  # the next checkpoint, in case both outputs would come
