@@ -49,6 +49,25 @@ CATEGORIES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 
+# Which operator's code ran: the operator frame nearest the leaf wins, so work
+# of an operator chained behind another (the lake writer behind the dedup) is
+# its own, and RocksDB calls count for the operator that made them.
+OPERATORS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(rx))
+    for name, rx in (
+        ("dedup (keep first per event_id)", r"Deduplicate"),
+        ("per-minute metrics (group aggregate)", r"GroupAggFunction"),
+        ("lateness mark (OVER per partition)", r"ProcTimeUnboundedPreceding|ProcTimeRangeUnbounded"),
+        ("lake writer and committer (Iceberg)", r"org/apache/iceberg"),
+        ("Kafka sinks (upsert metrics, late events)", r"KafkaWriter|kafka/clients/producer"),
+        ("Kafka source and Avro decode", r"SourceOperator|KafkaSourceReader|org/apache/avro"),
+        ("network exchange between tasks", r"RecordWriter|StreamTaskNetworkInput|RecordDeserializer"),
+        ("checkpoints", r"[Cc]heckpoint|snapshotState"),
+        ("JIT compiler", r"CompileBroker|C2Compiler|C1Compiler"),
+    )
+)
+
+
 @dataclass(frozen=True)
 class Share:
     """One frame or category and its part of the recorded samples."""
@@ -69,6 +88,8 @@ class ProfileSummary:
     """Every category (and "other"), largest first; they add up to all samples."""
     top_self: tuple[Share, ...]
     """The frames the CPU was in, largest first."""
+    operators: tuple[Share, ...] = ()
+    """Every operator of `OPERATORS` (and "other"), largest first; they add up to all samples."""
 
     def category(self, name: str) -> Share:
         return next((c for c in self.categories if c.name == name), Share(name, 0, self.samples))
@@ -92,6 +113,7 @@ def summarize(lines: Iterable[str], top: int = 15) -> ProfileSummary:
     """Categories and top self frames from collapsed stacks (`frame;frame;... count`)."""
     self_counts: Counter[str] = Counter()
     cats: Counter[str] = Counter()
+    ops: Counter[str] = Counter()
     total = 0
     for line in lines:
         stack, _, count = line.rstrip("\n").rpartition(" ")
@@ -107,11 +129,21 @@ def summarize(lines: Iterable[str], top: int = 15) -> ProfileSummary:
                 break
         else:
             cats["other"] += n
+        ops[_operator(frames)] += n
     return ProfileSummary(
         samples=total,
         categories=tuple(Share(k, v, total) for k, v in cats.most_common()),
         top_self=tuple(Share(k, v, total) for k, v in self_counts.most_common(top)),
+        operators=tuple(Share(k, v, total) for k, v in ops.most_common()),
     )
+
+
+def _operator(frames: list[str]) -> str:
+    for f in reversed(frames):
+        for name, rx in OPERATORS:
+            if rx.search(f):
+                return name
+    return "other"
 
 
 def profiler_files(settings: Settings) -> tuple[Path, Path]:

@@ -92,6 +92,10 @@ def render(
         f"`event=cpu`, 10 ms). Flame graph: [{prof.html.name}]({prof.html.name}). "
         f"Made by `starlab stream profile --label {label}{' ' + conf if conf else ''}`.",
         "",
+        "| operator (its own code and the state calls it makes) | share of CPU samples |",
+        "|---|---:|",
+        *(f"| {c.name} | {c.pct:.1f}% |" for c in s.operators),
+        "",
         "| cost centre | share of CPU samples |",
         "|---|---:|",
         *(f"| {c.name} | {c.pct:.1f}% |" for c in s.categories),

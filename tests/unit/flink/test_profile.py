@@ -38,3 +38,20 @@ def test_top_self_frames_are_the_leaves_without_the_kind_suffix() -> None:
         ("rocksdb::DBImpl::Get", 60),
         ("GroupAggsHandler$145.accumulate", 25),
     ]
+
+
+def test_operators_take_the_samples_of_their_own_code_nearest_the_leaf() -> None:
+    s = summarize(
+        [
+            # the lake writer chained behind the dedup: the writer's time, not the dedup's
+            "Thread.run;org/apache/flink/table/runtime/operators/deduplicate/ProcTimeDeduplicateKeepFirst"
+            "RowFunction.processElement;org/apache/iceberg/io/BaseTaskWriter.write 30",
+            "Thread.run;ProcTimeDeduplicateKeepFirstRowFunction.processElement;org/rocksdb/RocksDB.get 50",
+            "Thread.run;java/lang/Object.wait 20",
+        ]
+    )
+    assert {o.name: o.samples for o in s.operators} == {
+        "lake writer and committer (Iceberg)": 30,
+        "dedup (keep first per event_id)": 50,
+        "other": 20,
+    }
