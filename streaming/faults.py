@@ -119,15 +119,22 @@ def fault_impact(
     output_times: list[float],
     lag_samples: list[tuple[float, int]],
     slack_records: int,
+    next_fault: bool = False,
 ) -> FaultImpact:
     """The pause and recovery of a fault that began at `started_at`, looked at up to `until`.
 
     `output_times` are the wall-clock arrival times of committed output rows;
     `lag_samples` are (time, consumer lag) pairs; `slack_records` is how far
-    above its pre-fault level the lag may be and count as recovered.
+    above its pre-fault level the lag may be and count as recovered. When
+    `until` is the start of a `next_fault`, output that stopped before it
+    and did not resume counts as paused up to it (a kill-tm whose job never
+    checkpointed again before the JobManager was killed); the last fault's
+    window ends with the run, where output stops because the input did.
     """
     arrivals = sorted(t for t in output_times if started_at <= t <= until)
     points = [started_at, *arrivals] if arrivals else [started_at, until]
+    if arrivals and next_fault:
+        points.append(until)
     pause_s, pause_end = max((b - a, b) for a, b in pairwise(points))
     before = [lag for at, lag in lag_samples if started_at - 10 <= at < started_at]
     baseline = max(before) if before else 0
@@ -152,8 +159,8 @@ def fault_impacts(
     ordered = sorted(faults, key=lambda f: f[1])
     ends = [start for _, start in ordered[1:]] + [now] if ordered else []
     return [
-        fault_impact(kind, start, end, output_times, lag_samples, slack_records)
-        for (kind, start), end in zip(ordered, ends, strict=True)
+        fault_impact(kind, start, end, output_times, lag_samples, slack_records, next_fault=i < len(ends) - 1)
+        for i, ((kind, start), end) in enumerate(zip(ordered, ends, strict=True))
     ]
 
 
