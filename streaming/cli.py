@@ -304,20 +304,14 @@ def capacity(
     if measure:
         from starlab.evidence import latest_dir
         from starlab.settings import Settings
-        from starlab.stack import manager
         from streaming.bench.capacity import load_feature_memory
         from streaming.bench.capacity import measure as run_measure
         from streaming.settings import get_stream_settings
 
         mem = load_feature_memory(feature_memory or latest_dir() / "4-feature-store-memory.json")
         say = lambda m: console.print(f"· {m}")  # noqa: E731
-        settings = get_settings()
-        if cluster:
-            on_cluster = Settings(topology="cluster")
-            with manager.started(on_cluster, progress=say):
-                m = run_measure(settings, get_stream_settings(), mem, events, on_cluster, say)
-        else:
-            m = run_measure(settings, get_stream_settings(), mem, events, None, say)
+        on_cluster = Settings(topology="cluster") if cluster else None
+        m = run_measure(get_settings(), get_stream_settings(), mem, events, on_cluster, say)
         m.save(figures)
         console.print(f"figures saved to {figures}")
     else:

@@ -33,6 +33,7 @@ from confluent_kafka import Producer
 from starlab.flink.session import CheckpointStats, SessionCluster
 from starlab.kafka_io import TopicSpec, delete_topics, ensure_topics
 from starlab.settings import Settings
+from starlab.stack import manager
 from streaming.bench.run import Preloaded, preload, rates
 from streaming.capacity import Measured
 from streaming.errors import BenchError, StreamConfigError
@@ -187,11 +188,11 @@ def measure(
     part = partition_rate(settings, b"\0" * round(pre.value_bytes / pre.records))
     progress(f"one partition: {part.events_per_s:,.0f} records/s, {part.bytes_per_s / 1e6:,.1f} MB/s")
     cluster_rate = None
-    if cluster is not None:
-        reset_stream(cluster, FlinkJob(cluster, name="flink-capacity"))
-        cluster_rate = read_all_and_checkpoint(
-            cluster, preload(cluster, events, progress), progress
-        ).events_per_s
+    if cluster is not None:  # up only now, so its idle JVMs do not share the single run's cores
+        with manager.started(cluster, progress=progress):
+            reset_stream(cluster, FlinkJob(cluster, name="flink-capacity"))
+            on_cluster = read_all_and_checkpoint(cluster, preload(cluster, events, progress), progress)
+        cluster_rate = on_cluster.events_per_s
     keys, redis_bytes, demo_keys = feature_memory
     return Measured(
         cores=os.cpu_count() or 1,
