@@ -75,12 +75,13 @@ class Measured:
     checkpoint_ms: float = _doc(
         "checkpoint duration",
         "ms",
-        "end-to-end duration of that checkpoint (Flink REST checkpoint statistics)",
+        "end-to-end duration of the checkpoint that wrote the most during the run (Flink REST "
+        "checkpoint history)",
     )
     checkpointed_bytes: int = _doc(
         "checkpoint upload",
         "bytes",
-        "bytes that checkpoint wrote (`checkpointed_size`: incremental with RocksDB)",
+        "bytes that busiest checkpoint wrote (`checkpointed_size`: incremental with RocksDB)",
     )
     redis_feature_keys: int = _doc(
         "Redis feature keys", "keys", "feature keys written by the feature-cache demo's load"

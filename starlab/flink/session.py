@@ -48,6 +48,19 @@ class CheckpointStats:
     """Trigger to acknowledged by every task (`end_to_end_duration`)."""
 
 
+def _checkpoint(raw: dict[str, object]) -> CheckpointStats:
+    def num(key: str, default: object = None) -> int:
+        value = raw.get(key, default)
+        return int(value) if isinstance(value, int | float | str) else 0
+
+    return CheckpointStats(
+        num("id"),
+        num("state_size"),
+        num("checkpointed_size", raw.get("state_size")),
+        num("end_to_end_duration"),
+    )
+
+
 class SessionCluster:
     """The JobManager's REST endpoint: list, cancel, stop-with-savepoint, checkpoint statistics.
 
@@ -79,14 +92,12 @@ class SessionCluster:
         """The newest completed checkpoint of a job, or None before the first."""
         raw = self._request("GET", f"/jobs/{job_id}/checkpoints").json()
         done = (raw.get("latest") or {}).get("completed")
-        if not done:
-            return None
-        return CheckpointStats(
-            int(done["id"]),
-            int(done["state_size"]),
-            int(done.get("checkpointed_size", done["state_size"])),
-            int(done["end_to_end_duration"]),
-        )
+        return _checkpoint(done) if done else None
+
+    def checkpoint_history(self, job_id: str) -> list[CheckpointStats]:
+        """The completed checkpoints the JobManager still lists (`web.checkpoints.history`)."""
+        raw = self._request("GET", f"/jobs/{job_id}/checkpoints").json()
+        return [_checkpoint(c) for c in raw.get("history", []) if c.get("status") == "COMPLETED"]
 
     def state(self, job_id: str) -> str:
         return str(self._request("GET", f"/jobs/{job_id}").json().get("state", "UNKNOWN"))

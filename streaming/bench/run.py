@@ -108,6 +108,8 @@ class Preloaded:
     value_bytes: int
     """Sum of the encoded values (Confluent wire format), before compression."""
     events_per_s: float
+    sample: bytes = b""
+    """One encoded value (the last), for tests that need real records' compressibility."""
 
 
 def preload(settings: Settings, events: int, progress: Progress) -> Preloaded:
@@ -162,7 +164,7 @@ def preload(settings: Settings, events: int, progress: Progress) -> Preloaded:
     from starlab.events.files import write_dimensions
 
     write_dimensions(gen.items, gen.users, settings.lake_dir)
-    return Preloaded(n, len(ids), size, rate)
+    return Preloaded(n, len(ids), size, rate, value)
 
 
 def rates(steps: list[tuple[float, int]], records: int) -> Throughput:
