@@ -84,7 +84,10 @@ class Measured:
         "bytes that busiest checkpoint wrote (`checkpointed_size`: incremental with RocksDB)",
     )
     redis_feature_keys: int = _doc(
-        "Redis feature keys", "keys", "feature keys written by the feature-cache demo's load"
+        "Redis feature keys",
+        "keys",
+        "keys written by `starlab features memory`: every user's feature groups, through the "
+        "precompute's own write path, into a private Redis",
     )
     redis_bytes: int = _doc("Redis memory for them", "bytes", "`used_memory` after the load minus before it")
     partition_bytes_per_s: float = _doc(
