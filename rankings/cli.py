@@ -254,6 +254,6 @@ def _report(result: RankingsBench, command: str, record: bool) -> None:
             + json.dumps(result.deferral.spearman_with_latent_quality)
         )
     if record:
-        record_claims(claims, STORY, settings.reports_dir)
+        record_claims(claims, STORY, settings.reports_dir, topology=settings.topology)
         build_report(settings.reports_dir)
         console.print(f"claims recorded under {Path(settings.reports_dir) / 'latest'}")

@@ -45,7 +45,7 @@ def run_demo(settings: Settings, story: str, events: int, progress: Progress) ->
         t0 = time.monotonic()
         outcome = step(DemoContext(settings=settings, events=events, progress=progress))
         if outcome.claims:
-            record(outcome.claims, s.evidence_id, settings.reports_dir)
+            record(outcome.claims, s.evidence_id, settings.reports_dir, topology=settings.topology)
         for c in outcome.claims:
             progress(f"{c.status}: {c.claim}: measured {c.measured_text()} (claimed {c.claimed_text()})")
         problems += [f"{s.name}: {p}" for p in outcome.problems]

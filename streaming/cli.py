@@ -80,7 +80,7 @@ def run(
         cmd = "starlab stream run " + " ".join(
             [f"--events {events}", f"--rate {rate:g}"] + [f"--fault {f}" for f in fault]
         )
-        record_claims(claims_from_run(result, cmd), STORY, settings.reports_dir)
+        record_claims(claims_from_run(result, cmd), STORY, settings.reports_dir, topology=settings.topology)
         build_report(settings.reports_dir)
     if not result.report.ok:
         console.print("[red]verification failed[/red]")
@@ -218,7 +218,12 @@ def bench(
     from streaming.evidence import BENCH_STORY, claims_from_bench
 
     settings = get_settings()
-    record(claims_from_bench(r, f"starlab stream bench --events {events}"), BENCH_STORY, settings.reports_dir)
+    record(
+        claims_from_bench(r, f"starlab stream bench --events {events}"),
+        BENCH_STORY,
+        settings.reports_dir,
+        topology=settings.topology,
+    )
     build_report(settings.reports_dir)
     if lateness:
         from streaming.bench.run import compare_lateness

@@ -55,11 +55,12 @@ def run_demo(ctx: DemoContext) -> DemoOutcome:
     measurements_path = default_measurements_path(settings)
     measured.measurements.write(measurements_path)
     fault = Fault.parse(cfg.demo_fault)
+    fault_rate = cfg.demo_fault_rate_per_s_cluster if settings.clustered else cfg.demo_fault_rate_per_s
     faulty = run_stream(
         settings,
         RunOptions(
             events=ctx.events,
-            rate=cfg.demo_fault_rate_per_s,
+            rate=fault_rate,
             checkpoint_interval_ms=cfg.checkpoint_interval_ms,
             faults=[fault],
             # the shipped freshness alert, scoped to this run, with a demo's margins
@@ -122,10 +123,12 @@ def run_demo(ctx: DemoContext) -> DemoOutcome:
         f"in {repaired.seconds if repaired else 0:.1f}s; drift after: {after.drift_windows}"
     )
 
-    base = f"starlab stream run --events {ctx.events} --rate {cfg.demo_rate_per_s:g}"
+    # A claim's command reproduces it on the topology it was measured on.
+    on = "STARLAB_TOPOLOGY=cluster " if settings.clustered else ""
+    base = f"{on}starlab stream run --events {ctx.events} --rate {cfg.demo_rate_per_s:g}"
     timing = [c for c in claims_from_run(clean, base) if c.metric in TIMING]
     fault_cmd = (
-        f"starlab stream run --events {ctx.events} --rate {cfg.demo_fault_rate_per_s:g} "
+        f"{on}starlab stream run --events {ctx.events} --rate {fault_rate:g} "
         f"--fault {cfg.demo_fault}"
     )
     correctness = [c for c in claims_from_run(faulty, fault_cmd) if c.metric not in TIMING]

@@ -261,6 +261,7 @@ def run_stream(settings: Settings, opts: RunOptions, progress: Progress = print)
             except BaseException as exc:  # surfaced after the run
                 errors.append(exc)
 
+        monitor.input_started(cfg.start_ms / 1000)
         t_start = time.monotonic()
         for i, emission in enumerate(emissions):
             # Real-time pacing: emission i is due at t_start + i / rate.

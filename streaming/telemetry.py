@@ -84,6 +84,9 @@ class StreamTelemetry:
     latencies_ms: list[float] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
     newest_event_s: float | None = None
+    input_started_s: float | None = None
+    """Event time of the run's first input event (`input_started`): until the job has
+    committed anything, the output is stale by the time since then."""
     first_output_at: float | None = None
     output_times: list[float] = field(default_factory=list)
     """Wall-clock arrival time of each committed output row (a fault's pause is read from it)."""
@@ -181,11 +184,26 @@ class StreamTelemetry:
                     if self._event_time is not None:
                         self._event_time.set(ev)
 
+    def input_started(self, event_time_s: float) -> None:
+        """The first input event's time: freshness is measured from here on.
+
+        Without it, a job that committed nothing while the input flowed (a slow
+        start on the cluster topology) had no freshness at all and read as
+        "not measured" rather than as the staleness it was.
+        """
+        with self._lock:
+            self.input_started_s = event_time_s
+
+    def freshness_at(self, now: float) -> float | None:
+        """Now minus the newest committed event time, or minus the input's start before any."""
+        with self._lock:
+            newest = self.newest_event_s if self.newest_event_s is not None else self.input_started_s
+        return None if newest is None else max(0.0, now - newest)
+
     def sample(self) -> Sample:
         lag = consumer_lag(self.settings, self.group, self.settings.events_topic)
         now = time.time()
-        with self._lock:
-            fresh = None if self.newest_event_s is None else now - self.newest_event_s
+        fresh = self.freshness_at(now)
         s = Sample(now, fresh, sum(lag.values()))
         self.samples.append(s)
         return s

@@ -47,7 +47,8 @@ def _summary(records: Sequence[StoryRecord]) -> str:
 
 def _provenance(r: StoryRecord) -> str:
     commit = r.git_commit[:12] if r.git_commit else "unknown commit"
-    return f"Recorded {r.recorded_at or 'at an unknown time'} from {commit}."
+    where = f" on the {r.topology} topology" if r.topology else ""
+    return f"Recorded {r.recorded_at or 'at an unknown time'} from {commit}{where}."
 
 
 def assign_plots(plots: Sequence[Path], stories: Sequence[str]) -> dict[str | None, list[Path]]:

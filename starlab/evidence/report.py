@@ -56,13 +56,14 @@ class BuiltReport:
 
 
 def evidence_entries(records: list[StoryRecord]) -> list[dict[str, object]]:
-    """The evidence.json list: each claim's dict plus its story's recorded_at and git_commit."""
+    """The evidence.json list: each claim's dict plus its story's recorded_at, git_commit and topology."""
     entries: list[dict[str, object]] = []
     for r in records:
         for c in r.claims:
             entry = c.to_dict()
             entry["recorded_at"] = r.recorded_at
             entry["git_commit"] = r.git_commit
+            entry["topology"] = r.topology
             entries.append(entry)
     return entries
 

@@ -109,12 +109,16 @@ class StoryRecord:
     """ISO 8601 UTC time of `record`."""
     git_commit: str | None
     claims: tuple[Claim, ...]
+    topology: str | None = None
+    """The stack the claims were measured on (`single` or `cluster`, `STARLAB_TOPOLOGY`);
+    None in files written before it was recorded."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "story": self.story,
             "recorded_at": self.recorded_at,
             "git_commit": self.git_commit,
+            "topology": self.topology,
             "claims": [c.to_dict() for c in self.claims],
         }
 
@@ -133,24 +137,31 @@ class StoryRecord:
                 claims.append(Claim.from_dict(raw))
             except EvidenceError as e:
                 raise EvidenceError(f"{source}: claims[{i}]: {e}") from None
-        commit = data.get("git_commit")
+        commit, topology = data.get("git_commit"), data.get("topology")
         return cls(
             story=story,
             recorded_at=str(data.get("recorded_at", "")),
             git_commit=commit if isinstance(commit, str) else None,
             claims=tuple(claims),
+            topology=topology if isinstance(topology, str) else None,
         )
 
 
 def record(
-    claims: Iterable[Claim], story: str, reports_dir: Path | None = None, *, repo_root: Path = ROOT
+    claims: Iterable[Claim],
+    story: str,
+    reports_dir: Path | None = None,
+    *,
+    topology: str | None = None,
+    repo_root: Path = ROOT,
 ) -> Path:
     """Write `story`'s claims to `<reports_dir>/latest/claims/<story>.json`.
 
     Replaces that story's previous file (a rerun supersedes the last run) and
-    leaves other stories' files alone. Stamps the UTC time and the git commit
-    of `repo_root` (None when unknown). Every claim must belong to `story`.
-    Returns the path written.
+    leaves other stories' files alone. Stamps the UTC time, the git commit
+    of `repo_root` (None when unknown) and the `topology` the claims were
+    measured on (pass the settings' `topology`). Every claim must belong to
+    `story`. Returns the path written.
     """
     if not STORY_ID.fullmatch(story):
         raise EvidenceError(f"story id {story!r} must match {STORY_ID.pattern}")
@@ -163,6 +174,7 @@ def record(
         recorded_at=datetime.now(UTC).isoformat(timespec="seconds"),
         git_commit=git_commit(repo_root),
         claims=items,
+        topology=topology,
     )
     path = claims_dir(reports_dir) / f"{story}.json"
     write_json_atomic(path, jsonable(rec.to_dict(), f"claims of {story}"))

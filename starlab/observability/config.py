@@ -1,6 +1,7 @@
 """prometheus.yml and alertmanager.yml for the local stack, rendered from settings.
 
-Scrape jobs: Prometheus and Alertmanager themselves, the broker's JMX agent,
+Scrape jobs: Prometheus and Alertmanager themselves, the brokers' JMX agents
+(the single broker and the cluster's three nodes),
 the consumer-lag exporter, the Redis and PostgreSQL exporters, the schema
 registry, every port of Flink's reporter range, and the file_sd directory
 where short-lived Python processes announce themselves (`targets.py`).
@@ -44,7 +45,22 @@ def prometheus_config(settings: Settings) -> str:
     scrape: list[dict[str, object]] = [
         _static("prometheus", [hostport(settings.prometheus_url)]),
         _static("alertmanager", [hostport(settings.alertmanager_url)]),
-        _static("kafka", [f"{settings.kafka_host}:{settings.kafka_jmx_port}"]),
+        {
+            # Both topologies' brokers: one Prometheus serves either (a node that is
+            # not running is a target that is down, like an idle Flink port).
+            "job_name": "kafka",
+            "metrics_path": "/metrics",
+            "static_configs": [
+                {
+                    "targets": [f"{settings.kafka_host}:{settings.kafka_jmx_port}"],
+                    "labels": {"topology": "single"},
+                },
+                {
+                    "targets": [f"127.0.0.1:{p}" for p in port_range(settings.cluster_kafka_jmx_ports)],
+                    "labels": {"topology": "cluster"},
+                },
+            ],
+        },
         _static("kafka-lag", [f"127.0.0.1:{settings.lag_exporter_port}"]),
         _static("redis", [f"127.0.0.1:{settings.redis_exporter_port}"]),
         _static("postgres", [f"{pg.host}:{settings.postgres_exporter_port}"]),

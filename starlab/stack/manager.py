@@ -34,6 +34,13 @@ COMPONENTS: dict[str, Factory] = {
 }
 """The single topology, in start order; stop runs in reverse."""
 
+WATCHERS = ("alert-receiver", "alertmanager", "prometheus")
+"""What the cluster topology shares with the single one: one Prometheus scrapes both
+(`observability.config` lists both topologies' brokers and Flink's whole port
+range), so a demo on either topology gets its alerts and dashboards. The lag,
+Redis and PostgreSQL exporters watch the single stack's servers only; on the
+cluster, Flink's Kafka source reports its own backlog (`pendingRecords`)."""
+
 DEPENDS_ON: dict[str, set[str]] = {
     "schema-registry": {"kafka"},  # the registry keeps its schemas in a Kafka topic
     "connect": {"kafka", "postgres"},  # Debezium reads PostgreSQL and writes to Kafka
@@ -48,7 +55,9 @@ DEPENDS_ON: dict[str, set[str]] = {
 def registry(settings: Settings) -> tuple[dict[str, Factory], dict[str, set[str]]]:
     """The components of the settings' topology and what each needs started first."""
     if settings.clustered:
-        return CLUSTER_SERVERS, CLUSTER_DEPENDS_ON
+        watchers = {name: COMPONENTS[name] for name in WATCHERS}
+        watched = {name: DEPENDS_ON[name] for name in WATCHERS if name in DEPENDS_ON}
+        return {**CLUSTER_SERVERS, **watchers}, {**CLUSTER_DEPENDS_ON, **watched}
     return COMPONENTS, DEPENDS_ON
 
 

@@ -44,7 +44,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     settings = Settings(topology="cluster", data_dir=tmp_path_factory.mktemp("cluster-data"))
     # Started here only if no part of it runs yet; then stopped here too. A
     # cluster someone started stays (a slow health probe must not stop it).
-    procs = [getattr(c, "proc", None) for c in manager.components(settings)]
+    # Its own servers only: Prometheus, shared with the single stack, may be up already.
+    procs = [getattr(c, "proc", None) for c in manager.components(settings, CLUSTER_SERVERS)]
     running = any(p is not None and p.pid() is not None for p in procs)
     manager.up(settings, progress=lambda m: None)
     yield settings

@@ -229,6 +229,19 @@ def test_record_writes_story_file_with_timestamp_and_commit(tmp_path: Path) -> N
     assert [c["claim"] for c in data["claims"]] == [c.claim for c in streaming_claims()]
 
 
+def test_the_topology_a_story_ran_on_reaches_every_view_of_the_report(tmp_path: Path) -> None:
+    record(streaming_claims(), "3-streaming", tmp_path, topology="cluster", repo_root=tmp_path)
+    record(rankings_claims(), "2-rankings", tmp_path, repo_root=tmp_path)  # an older file: unstated
+    built = build_report(tmp_path)
+    by_story: dict[str, set[object]] = {}
+    for entry in json.loads(built.json_path.read_text()):
+        by_story.setdefault(str(entry["story"]), set()).add(entry["topology"])
+    assert by_story == {"3-streaming": {"cluster"}, "2-rankings": {None}}
+    md = built.md_path.read_text()
+    assert md.count("on the cluster topology") == 1
+    assert "on the cluster topology" in built.html_path.read_text()
+
+
 def test_record_overwrites_only_its_own_story(tmp_path: Path) -> None:
     record(streaming_claims(), "3-streaming", tmp_path, repo_root=tmp_path)
     record(rankings_claims(), "2-rankings", tmp_path, repo_root=tmp_path)

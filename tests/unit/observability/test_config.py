@@ -35,6 +35,17 @@ def test_prometheus_config_scrapes_every_component_on_loopback(tmp_path: Path) -
     assert cfg["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["127.0.0.1:9193"]
 
 
+def test_one_prometheus_scrapes_the_brokers_of_both_topologies(tmp_path: Path) -> None:
+    for topology in ("single", "cluster"):
+        s = Settings(home=tmp_path / "home", topology=topology)
+        jobs = {j["job_name"]: j for j in yaml.safe_load(prometheus_config(s))["scrape_configs"]}
+        groups = {g["labels"]["topology"]: g["targets"] for g in jobs["kafka"]["static_configs"]}
+        assert groups == {
+            "single": ["127.0.0.1:9404"],
+            "cluster": ["127.0.0.1:9405", "127.0.0.1:9406", "127.0.0.1:9407"],
+        }, topology
+
+
 def test_alertmanager_sends_resolved_alerts_to_the_receiver(tmp_path: Path) -> None:
     cfg = yaml.safe_load(alertmanager_config(_settings(tmp_path)))
     (receiver,) = cfg["receivers"]
