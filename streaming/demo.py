@@ -127,10 +127,7 @@ def run_demo(ctx: DemoContext) -> DemoOutcome:
     on = "STARLAB_TOPOLOGY=cluster " if settings.clustered else ""
     base = f"{on}starlab stream run --events {ctx.events} --rate {cfg.demo_rate_per_s:g}"
     timing = [c for c in claims_from_run(clean, base) if c.metric in TIMING]
-    fault_cmd = (
-        f"{on}starlab stream run --events {ctx.events} --rate {fault_rate:g} "
-        f"--fault {cfg.demo_fault}"
-    )
+    fault_cmd = f"{on}starlab stream run --events {ctx.events} --rate {fault_rate:g} --fault {cfg.demo_fault}"
     correctness = [c for c in claims_from_run(faulty, fault_cmd) if c.metric not in TIMING]
     correctness.append(
         claim_from_alerts(faulty, f"{fault_cmd} --freshness-alert-s {cfg.demo_alert_freshness_s:g}")
