@@ -124,6 +124,9 @@ class Settings(BaseSettings):
     """Virtual environment of the Flink job; default `<home>/venvs/flink`."""
     flink_rest_url: str | None = None
     """A Flink cluster's REST address (compose); unset = local mini-cluster."""
+    flink_job_jvm_opts: str = ""
+    """Extra JVM options of a job's own JVM on the single topology (the mini-cluster), e.g.
+    `-XX:+UseParallelGC`: how `starlab stream profile` tries a JVM change (issue 12, item 5)."""
 
     # --- Airflow & warehouse ----------------------------------------------
     airflow_home: Path | None = None

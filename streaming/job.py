@@ -104,7 +104,13 @@ class FlinkJob:
             "lateness_hms": ddl.interval_hms(o.lateness_ms),
             "group_id": o.group_id,
             "startup_mode": "earliest-offset",
-            "txn_prefix": f"starlab-{self.name}-{s.metrics_topic}",
+            # One prefix per consumer group, i.e. per run: restarts of a run keep it (they
+            # must abort their own lingering transactions), a new run starts a fresh one.
+            # A prefix shared by every run made each start probe, one InitProducerId at a
+            # time, past every transactional id the earlier runs had used (the Kafka sink's
+            # INCREMENTING strategy stops at the first unused id): its writers took 30 s to
+            # initialize on the cluster after a few dozen runs, on every start and restore.
+            "txn_prefix": f"starlab-{self.name}-{s.metrics_topic}-{o.group_id}",
         }
 
     # --- the runner, under this story's name and errors ------------------------

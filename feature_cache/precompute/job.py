@@ -104,15 +104,17 @@ class FeatureJob:
         """What `sql/*.sql` substitute beyond the runner's standard values."""
         with _as_feature_error():
             delay = ddl.interval_hms(self.cfg.watermark_delay_ms)
+        group = self.options.group_id or self.cfg.group_id
         return {
             **ddl.template_values(),
             "events_topic": self.settings.events_topic,
             "features_topic": self.cfg.topic,
             "late_topic": self.cfg.late_topic,
-            "group_id": self.options.group_id or self.cfg.group_id,
+            "group_id": group,
             "startup_mode": "earliest-offset",
             "watermark_delay_hms": delay,
-            "txn_prefix": f"starlab-{self.name}-{self.cfg.topic}",
+            # per consumer group, as story 3's job (streaming/job.py says why)
+            "txn_prefix": f"starlab-{self.name}-{self.cfg.topic}-{group}",
         }
 
     def rendered_sql(self) -> RenderedSql:

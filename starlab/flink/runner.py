@@ -212,6 +212,10 @@ class FlinkJob:
             return None
         return metrics.agent_jvm_option(self.settings, metrics.free_port(self.settings))
 
+    def jvm_args(self) -> str:
+        """The job JVM's extra options: the metrics agent, then `STARLAB_FLINK_JOB_JVM_OPTS`."""
+        return " ".join(a for a in (self.metrics_jvm_args(), self.settings.flink_job_jvm_opts.strip()) if a)
+
     def rendered_sql(self) -> RenderedSql:
         """The SQL the job runs, rendered here in the main environment (no PyFlink needed)."""
         try:
@@ -249,7 +253,7 @@ class FlinkJob:
         # Flink's own logs (checkpoint durations, restores) beside starlab's.
         flink_logs = (self.settings.logs_dir / "flink").resolve()
         flink_logs.mkdir(parents=True, exist_ok=True)
-        env = {"JVM_ARGS": agent} if (agent := self.metrics_jvm_args()) else {}
+        env = {"JVM_ARGS": jvm_args} if (jvm_args := self.jvm_args()) else {}
         self.proc.start(
             [str(python), str(JOB_MAIN), "--config", str(cfg_path)],
             env={

@@ -104,3 +104,12 @@ def test_hadoop_and_jdbc_drivers_go_on_the_class_path_not_in_pipeline_jars(setti
     on_classpath = {Path(p).name for p in job.jvm_classpath().split(":")}
     assert on_classpath == set(names[2:])
     assert {Path(p).name for p in job.config().jars} == set(names[:2])
+
+
+def test_extra_jvm_options_reach_the_job_jvm_after_the_metrics_agent(settings: Settings) -> None:
+    tuned = settings.model_copy(update={"flink_job_jvm_opts": " -XX:+UseParallelGC "})
+    job = FlinkJob(tuned, "j", Path(), {})
+    args = job.jvm_args().split(" ")
+    assert args[-1] == "-XX:+UseParallelGC"
+    assert (args[0].startswith("-javaagent:") and len(args) == 2) or args == ["-XX:+UseParallelGC"]
+    assert "-XX" not in FlinkJob(settings, "j", Path(), {}).jvm_args()  # nothing extra by default
