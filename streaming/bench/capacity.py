@@ -34,13 +34,12 @@ from starlab.flink.session import CheckpointStats, SessionCluster
 from starlab.kafka_io import TopicSpec, delete_topics, ensure_topics
 from starlab.settings import Settings
 from starlab.stack import manager
-from streaming.bench.run import Preloaded, preload, rates
+from streaming.bench.run import Preloaded, committed_progress, preload
 from streaming.capacity import Measured
 from streaming.errors import BenchError, StreamConfigError
 from streaming.job import PIPELINE_NAME, FlinkJob, JobOptions
 from streaming.scenario import reset_stream
 from streaming.settings import StreamSettings
-from streaming.telemetry import consumer_lag
 
 Progress = Callable[[str], None]
 
@@ -88,22 +87,16 @@ def read_all_and_checkpoint(settings: Settings, pre: Preloaded, progress: Progre
     job = FlinkJob(settings, JobOptions(group_id=group, flink_conf=conf), name="flink-capacity")
     job.start()
     try:
-        steps: list[tuple[float, int]] = []
+        done = committed_progress(settings, group, pre.records)
         deadline = time.monotonic() + 1800
-        while not steps or steps[-1][1] < pre.records:
+        while not done.finished:
             if not job.running():
                 raise BenchError(f"the job stopped before reading all events; see {job.proc.log_file}")
             if time.monotonic() > deadline:
                 raise BenchError("the job did not read the preloaded events within 30 min")
-            try:
-                done = pre.records - sum(consumer_lag(settings, group, settings.events_topic).values())
-            except Exception:  # no committed offsets yet
-                done = 0
-            if done > 0 and (not steps or done != steps[-1][1]):
-                steps.append((time.monotonic(), done))
+            done.poll()
             time.sleep(0.1)
-        # The last step is the one that reached the end: it holds an idle tail.
-        rate = rates(steps[:-1], pre.records).steady_events_per_s
+        rate = done.throughput().steady_events_per_s
         progress(f"flink ({settings.topology}): {rate:,.0f} events/s over the second half")
         (running,) = rest.active(PIPELINE_NAME)
         # Offsets commit when a checkpoint completes, so the step that showed

@@ -20,7 +20,7 @@ import os
 import struct
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import fastavro
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -178,6 +178,54 @@ def rates(steps: list[tuple[float, int]], records: int) -> Throughput:
     return Throughput((d2 - d1) / (t2 - t1), (d2 - half[1]) / (t2 - half[0]), len(steps))
 
 
+@dataclass
+class CommittedProgress:
+    """How far a consumer group has committed through `records` preloaded events.
+
+    Flink commits its source offsets when a checkpoint completes, so progress
+    moves in steps, one per checkpoint: `poll` records a step whenever the
+    committed count moved. The bench and the capacity run read their rates
+    from these steps (`throughput`).
+    """
+
+    records: int
+    lag: Callable[[], int]
+    """The group's total lag on the topic now (raises while nothing is committed yet)."""
+    steps: list[tuple[float, int]] = field(default_factory=list)
+
+    def poll(self) -> bool:
+        """Read the lag once; True when a new step was recorded."""
+        try:
+            done = self.records - self.lag()
+        except Exception:  # no committed offsets yet, or a broker between leaders
+            return False
+        if done <= 0 or (self.steps and done == self.steps[-1][1]):
+            return False
+        self.steps.append((time.monotonic(), done))
+        return True
+
+    @property
+    def finished(self) -> bool:
+        return bool(self.steps) and self.steps[-1][1] >= self.records
+
+    def throughput(self) -> Throughput:
+        """Rates between the first step and the last one before the end.
+
+        The step that reached the end holds an idle tail (the job waited for
+        the checkpoint with nothing left to read), so it is left out.
+        """
+        return rates([st for st in self.steps if st[1] < self.records], self.records)
+
+
+def committed_progress(settings: Settings, group: str, records: int) -> CommittedProgress:
+    """`CommittedProgress` of `group` on the events topic of `settings`."""
+
+    def lag() -> int:
+        return sum(consumer_lag(settings, group, settings.events_topic).values())
+
+    return CommittedProgress(records, lag)
+
+
 def flink_throughput(
     settings: Settings,
     records: int,
@@ -199,19 +247,13 @@ def flink_throughput(
         settings, JobOptions(bounded=True, group_id=group, flink_conf=flink_conf), name="flink-bench"
     )
     job.start()
-    steps: list[tuple[float, int]] = []
+    done = committed_progress(settings, group, records)
     while job.running():
-        try:
-            done = records - sum(consumer_lag(settings, group, settings.events_topic).values())
-            if 0 < done < records and (not steps or done != steps[-1][1]):
-                steps.append((time.monotonic(), done))
-                if on_running is not None and len(steps) == 1:
-                    on_running(job)  # past start-up: the first checkpoint committed
-        except Exception:
-            pass
+        if done.poll() and on_running is not None and len(done.steps) == 1:
+            on_running(job)  # past start-up: the first checkpoint committed
         time.sleep(0.1)
     job.wait_finished(timeout_s=10)
-    r = rates(steps, records)
+    r = done.throughput()
     progress(
         f"flink ({settings.topology}): {r.events_per_s:,.0f} events/s sustained over {r.checkpoints} "
         f"checkpoints; {r.steady_events_per_s:,.0f}/s over the second half"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streaming.bench.run import BenchResult, Throughput, rates
+from streaming.bench.run import BenchResult, CommittedProgress, Throughput, rates
 from streaming.errors import BenchError
 from streaming.evidence import claims_from_bench
 
@@ -42,3 +42,23 @@ def test_the_40k_claim_reads_the_steady_rate_and_names_the_cluster_figure() -> N
     assert "20,500 events/s per core" in c.method and "12,000" in c.method
     low = {c.metric: c for c in claims_from_bench(_bench(30_000, None), "x")}
     assert low["flink_steady_events_per_s"].passed is False
+
+
+def test_committed_progress_steps_once_per_commit_and_drops_the_idle_end() -> None:
+    lags = iter([RuntimeError("no offsets yet"), 100, 90, 90, 60, 30, 30, 0])
+
+    def lag() -> int:
+        value = next(lags)
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    done = CommittedProgress(records=100, lag=lag)
+    moved = [done.poll() for _ in range(8)]
+    # nothing committed, then 0 done (no step), 10, same, 40, 70, same, 100
+    assert moved == [False, False, True, False, True, True, False, True]
+    assert [d for _, d in done.steps] == [10, 40, 70, 100] and done.finished
+    done.steps = [(5.0 * i, d) for i, (_, d) in enumerate(done.steps)]  # one checkpoint per 5 s
+    r = done.throughput()
+    assert r.checkpoints == 3  # the step that reached the end (an idle tail) is left out
+    assert r.events_per_s == pytest.approx(60 / 10)
