@@ -49,6 +49,10 @@ def root(
     ),
 ) -> None:
     """Runnable miniatures of the data-engineering systems in the stories."""
+    _use_topology(topology)
+
+
+def _use_topology(topology: TopologyChoice | None) -> None:
     if topology is not None:
         # Every later step reads the settings (and child processes the variable).
         os.environ["STARLAB_TOPOLOGY"] = topology.value
@@ -226,13 +230,19 @@ def _demo_story_help() -> str:
 
 @app.command(
     epilog="Examples:\n\n  starlab demo\n\n  starlab demo stream --events 50000\n\n  starlab demo rankings"
+    "\n\n  starlab demo stream --topology cluster"
 )
 def demo(
     story: str = typer.Argument("all", help=_demo_story_help()),
     events: int = typer.Option(20_000, help="Unique events the foundation and stream steps generate."),
+    topology: TopologyChoice = typer.Option(
+        None, "--topology", help="Run on this topology (as `starlab --topology X demo`); claims record it."
+    ),
 ) -> None:
     """Run every registered story end to end on generated data and write the evidence report."""
     from starlab.demo import run_demo
+
+    _use_topology(topology)
 
     run_demo(get_settings(), story, events=events, progress=_progress)
 

@@ -38,3 +38,18 @@ def test_generate_to_files(tmp_path, monkeypatch) -> None:
     assert result.exit_code == 0, result.output
     assert (tmp_path / "raw" / "r" / "manifest.json").exists()
     assert "unique 300" in result.output
+
+
+def test_demo_takes_the_topology_its_claims_are_recorded_with(monkeypatch: pytest.MonkeyPatch) -> None:
+    import starlab.demo
+    from starlab.settings import get_settings
+
+    seen: list[str] = []
+    monkeypatch.setenv("STARLAB_TOPOLOGY", "single")  # restored after the test
+    monkeypatch.setattr(starlab.demo, "run_demo", lambda settings, story, **_: seen.append(settings.topology))
+    try:
+        result = runner.invoke(app, ["demo", "stream", "--topology", "cluster"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert seen == ["cluster"]
