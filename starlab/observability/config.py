@@ -38,33 +38,38 @@ def _static(job: str, targets: list[str], path: str = "/metrics") -> dict[str, o
     return {"job_name": job, "metrics_path": path, "static_configs": [{"targets": targets}]}
 
 
+def _both(job: str, single: list[str], cluster: list[str]) -> dict[str, object]:
+    groups = [{"targets": single, "labels": {"topology": "single"}}]
+    groups.append({"targets": cluster, "labels": {"topology": "cluster"}})
+    return {"job_name": job, "metrics_path": "/metrics", "static_configs": groups}
+
+
 def prometheus_config(settings: Settings) -> str:
+    """The same file whichever topology `settings` name (the addresses of both are in it)."""
+    from starlab.settings import Settings
+
     interval = f"{settings.scrape_interval_s}s"
+    # The cluster topology's settings point the clients at the cluster: the single
+    # stack's addresses are what the same environment gives without it.
+    single = Settings(topology="single") if settings.clustered else settings
+    cluster_kafka = [f"127.0.0.1:{p}" for p in port_range(settings.cluster_kafka_jmx_ports)]
     flink = [f"127.0.0.1:{p}" for p in port_range(settings.flink_metrics_ports)]
     pg = settings.postgres
     scrape: list[dict[str, object]] = [
         _static("prometheus", [hostport(settings.prometheus_url)]),
         _static("alertmanager", [hostport(settings.alertmanager_url)]),
-        {
-            # Both topologies' brokers: one Prometheus serves either (a node that is
-            # not running is a target that is down, like an idle Flink port).
-            "job_name": "kafka",
-            "metrics_path": "/metrics",
-            "static_configs": [
-                {
-                    "targets": [f"{settings.kafka_host}:{settings.kafka_jmx_port}"],
-                    "labels": {"topology": "single"},
-                },
-                {
-                    "targets": [f"127.0.0.1:{p}" for p in port_range(settings.cluster_kafka_jmx_ports)],
-                    "labels": {"topology": "cluster"},
-                },
-            ],
-        },
+        # Both topologies' brokers and registries, labelled: one Prometheus serves either,
+        # whichever topology started it (a server that is not running is a target that
+        # is down, like an idle Flink port).
+        _both("kafka", [f"{single.kafka_host}:{single.kafka_jmx_port}"], cluster_kafka),
+        _both(
+            "schema-registry",
+            [hostport(single.schema_registry_url)],
+            [hostport(settings.cluster_schema_registry_url)],
+        ),
         _static("kafka-lag", [f"127.0.0.1:{settings.lag_exporter_port}"]),
         _static("redis", [f"127.0.0.1:{settings.redis_exporter_port}"]),
         _static("postgres", [f"{pg.host}:{settings.postgres_exporter_port}"]),
-        _static("schema-registry", [hostport(settings.schema_registry_url)]),
         _static("flink", flink),
         {
             "job_name": "processes",

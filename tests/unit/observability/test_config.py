@@ -35,15 +35,28 @@ def test_prometheus_config_scrapes_every_component_on_loopback(tmp_path: Path) -
     assert cfg["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["127.0.0.1:9193"]
 
 
-def test_one_prometheus_scrapes_the_brokers_of_both_topologies(tmp_path: Path) -> None:
-    for topology in ("single", "cluster"):
-        s = Settings(home=tmp_path / "home", topology=topology)
-        jobs = {j["job_name"]: j for j in yaml.safe_load(prometheus_config(s))["scrape_configs"]}
-        groups = {g["labels"]["topology"]: g["targets"] for g in jobs["kafka"]["static_configs"]}
-        assert groups == {
+def test_one_prometheus_scrapes_both_topologies_whichever_started_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("STARLAB_TOPOLOGY", raising=False)
+    monkeypatch.delenv("STARLAB_SCHEMA_REGISTRY_URL", raising=False)
+    home = tmp_path / "home"
+    single = prometheus_config(Settings(home=home, topology="single"))
+    # A Prometheus started by `starlab --topology cluster up` keeps serving the single
+    # stack afterwards: its file must not point the single jobs at the cluster.
+    assert prometheus_config(Settings(home=home, topology="cluster")) == single
+    jobs = {j["job_name"]: j for j in yaml.safe_load(single)["scrape_configs"]}
+    groups = {
+        job: {g["labels"]["topology"]: g["targets"] for g in jobs[job]["static_configs"]}
+        for job in ("kafka", "schema-registry")
+    }
+    assert groups == {
+        "kafka": {
             "single": ["127.0.0.1:9404"],
             "cluster": ["127.0.0.1:9405", "127.0.0.1:9406", "127.0.0.1:9407"],
-        }, topology
+        },
+        "schema-registry": {"single": ["127.0.0.1:8081"], "cluster": ["127.0.0.1:8091"]},
+    }
 
 
 def test_alertmanager_sends_resolved_alerts_to_the_receiver(tmp_path: Path) -> None:
