@@ -16,4 +16,5 @@ STORY = Story(
     order=10,
     cli="contracts.cli:app",
     demo="contracts.demo:run_demo",
+    star="contracts.star:SCRIPTS",
 )

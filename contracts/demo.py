@@ -160,6 +160,7 @@ def _replay(ctx: DemoContext, problems: list[str]) -> list[Claim]:
 
 def run_demo(ctx: DemoContext) -> DemoOutcome:
     from contracts.cdc import apply_items_v2_expand, backfill_items_category
+    from contracts.evidence import outcome_claims
     from starlab.appdb import connect
 
     settings, progress = ctx.settings, ctx.progress
@@ -232,6 +233,7 @@ def run_demo(ctx: DemoContext) -> DemoOutcome:
         ),
     ]
     claims += _replay(ctx, problems)
+    claims += outcome_claims()
     return DemoOutcome(claims=claims, problems=problems)
 
 

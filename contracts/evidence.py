@@ -140,4 +140,25 @@ def claims_from_replay(result: ReplayResult, command: str = COMMAND) -> list[Cla
     ]
 
 
-__all__ = ["COMMAND", "STORY", "claims_from_replay"]
+def outcome_claims(command: str = "starlab demo contracts") -> list[Claim]:
+    """Story 1's result figures no local run can observe: recorded as not measured, never as passes.
+
+    Other teams adopting a playbook happens in an organisation, not on a laptop;
+    the claim keeps the story's figure so the report shows it unmeasured.
+    """
+    return [
+        Claim(
+            story=STORY,
+            claim="the documented playbook was adopted by 3 other data teams",
+            metric="playbook_adopting_teams",
+            unit="teams",
+            claimed=3,
+            comparator=">=",
+            measured=None,
+            method="not measured: adoption by other teams is an organisational outcome no local run can show",
+            command=command,
+        ),
+    ]
+
+
+__all__ = ["COMMAND", "STORY", "claims_from_replay", "outcome_claims"]

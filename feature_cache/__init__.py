@@ -19,4 +19,5 @@ STORY = Story(
     demo="feature_cache.demo:run_demo",
     slo="feature_cache/slo.yaml",
     dashboard="feature_cache.dashboard:DASHBOARD",
+    star="feature_cache.star:SCRIPTS",
 )

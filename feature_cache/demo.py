@@ -75,6 +75,7 @@ def run_demo(ctx: DemoContext) -> DemoOutcome:
     from feature_cache.bench.options import options_matrix, write_matrix
     from feature_cache.bench.regression import RegressionConfig, run_regression
     from feature_cache.evidence import claims as serving_claims
+    from feature_cache.evidence import outcome_claims
     from feature_cache.offline.evidence import claims_from_pit
     from feature_cache.offline.pit import run_pit
     from feature_cache.settings import FeatureCacheSettings
@@ -129,6 +130,7 @@ def run_demo(ctx: DemoContext) -> DemoOutcome:
         f"weighted winner {tco.decision.winner}"
     )
     claims += tco_claims(tco)
+    claims += outcome_claims()
     return DemoOutcome(claims=claims, problems=problems)
 
 

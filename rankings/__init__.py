@@ -29,4 +29,5 @@ STORY = Story(
     demo="rankings.demo:run_demo",
     slo="rankings/slo.yaml",
     dashboard="rankings.dashboard:DASHBOARD",
+    star="rankings.star:SCRIPTS",
 )

@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from rankings.bench.run import run_bench, save_result
-from rankings.evidence import claims_from_bench
+from rankings.evidence import claims_from_bench, outcome_claims
 from rankings.publish.publisher import Publisher
 from rankings.settings import get_rankings_settings
 from rankings.synth import generate_recent
@@ -70,7 +70,7 @@ def run_demo(ctx: DemoContext) -> DemoOutcome:
             f"deferred features, Spearman rho with the items' true appeal: "
             f"{result.deferral.spearman_with_latent_quality}"
         )
-    claims = claims_from_bench(result, "starlab demo rankings")
+    claims = claims_from_bench(result, "starlab demo rankings") + outcome_claims()
     broken = [c.claim for c in claims if c.metric in CORRECTNESS and str(c.status) == "fail"]
     return DemoOutcome(claims=claims, problems=[f"correctness claim failed: {b}" for b in broken])
 

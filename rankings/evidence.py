@@ -202,4 +202,29 @@ def claims_from_bench(r: RankingsBench, command: str) -> list[Claim]:
     ]
 
 
-__all__ = ["STORY", "claims_from_bench"]
+def outcome_claims(command: str = "starlab demo rankings") -> list[Claim]:
+    """Story 2's result figures no local run can observe: recorded as not measured, never as passes.
+
+    A CTR uplift needs real users clicking; `rankings.bench.deferral` measures
+    what can be measured offline (rank correlation with the items' latent
+    appeal), which is no CTR.
+    """
+    return [
+        Claim(
+            story=STORY,
+            claim="overall CTR +3.1% after the deferred features were added",
+            metric="ctr_change",
+            unit="%",
+            claimed=3.1,
+            comparator=">=",
+            measured=None,
+            method=(
+                "not measured: a CTR change needs real users and a control group; generated clicks "
+                "would only echo the generator's own probabilities"
+            ),
+            command=command,
+        ),
+    ]
+
+
+__all__ = ["STORY", "claims_from_bench", "outcome_claims"]

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import typer
 
     from starlab.evidence import Claim
+    from starlab.evidence.star import StarScript
     from starlab.observability.dashboard import Dashboard
     from starlab.settings import Settings
 
@@ -93,6 +94,9 @@ class Story:
     dashboard: str | None = None
     """"module:attribute" of its `Dashboard` (starlab/observability/dashboard.py): the
     panels `starlab dashboards` draws from Prometheus over a run."""
+    star: str | None = None
+    """"module:attribute" of its STAR scripts, a tuple of `StarScript` (starlab/evidence/star.py):
+    the spoken answers `reports/latest/star/<id>.md` are rendered from."""
 
     def load_cli(self) -> typer.Typer | None:
         return cast("typer.Typer", _resolve(self.cli)) if self.cli else None
@@ -102,6 +106,16 @@ class Story:
 
     def load_dashboard(self) -> Dashboard | None:
         return cast("Dashboard", _resolve(self.dashboard)) if self.dashboard else None
+
+    def load_star(self) -> tuple[StarScript, ...] | None:
+        if not self.star:
+            return None
+        from starlab.evidence.star import StarScript
+
+        scripts = _resolve(self.star)
+        if not isinstance(scripts, tuple) or not all(isinstance(s, StarScript) for s in scripts):
+            raise ConfigError(f"story {self.name}: {self.star} is not a tuple of StarScript")
+        return scripts
 
 
 def _resolve(ref: str) -> object:

@@ -25,4 +25,5 @@ STORY = Story(
     demo="streaming.demo:run_demo",
     slo="streaming/slo.yaml",
     dashboard="streaming.dashboard:DASHBOARD",
+    star="streaming.star:SCRIPTS",
 )

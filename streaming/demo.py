@@ -19,7 +19,15 @@ from starlab.observability.dashboard import render_run
 from starlab.story import DemoContext, DemoOutcome
 from streaming.alerts import run_rules
 from streaming.dashboard import for_run
-from streaming.evidence import STORY, claim_from_alerts, claims_from_lake, claims_from_rfc, claims_from_run
+from streaming.evidence import (
+    STORY,
+    claim_from_alerts,
+    claims_from_lake,
+    claims_from_rfc,
+    claims_from_run,
+    outcome_claims,
+)
+from streaming.plots import save_drift_plot, save_fault_run_plots
 from streaming.reconcile import backfill, reconcile
 from streaming.rfc.document import build_rfc, claims_lines
 from streaming.rfc.prices import load_prices
@@ -89,11 +97,14 @@ def run_demo(ctx: DemoContext) -> DemoOutcome:
     dashboard = for_run(faulty.run_id, faulty.group, cfg.demo_alert_freshness_s)
     page = render_run(settings, dashboard, faulty.started_at, time.time(), markers)
     progress(f"dashboard: {page}" if page else "dashboard: Prometheus not running, none drawn")
+    if page:  # the same panels, titled, in the evidence report
+        save_fault_run_plots(page.with_suffix(".json"), cfg.demo_fault, faulty.report, settings.reports_dir)
 
     before = reconcile(settings)
     span = before.drift_span()
     repaired = backfill(settings, *span, run_dbt=False) if span else None
     after = reconcile(settings, run_dbt=False)
+    save_drift_plot(before, after, settings.reports_dir)
     lake = faulty.report
     progress(
         f"lake: Iceberg table at snapshot {lake.lake_snapshot_id}, {lake.lake_snapshots} snapshots "
@@ -159,7 +170,8 @@ def run_demo(ctx: DemoContext) -> DemoOutcome:
         problems.append(f"{after.drift_windows} windows still drift after the backfill")
     if not maintained.rows_unchanged:
         problems.append("compaction changed the table's row count")
-    return DemoOutcome(claims=[*timing, *correctness, drift, *lake_claims, *cost_claims], problems=problems)
+    claims = [*timing, *correctness, drift, *lake_claims, *cost_claims, *outcome_claims()]
+    return DemoOutcome(claims=claims, problems=problems)
 
 
 __all__ = ["run_demo"]

@@ -239,6 +239,38 @@ def claims_from_rfc(c: Comparison, m: MeasurementSet) -> list[Claim]:
     ]
 
 
+def outcome_claims(command: str = "starlab demo stream") -> list[Claim]:
+    """Story 3's result figures no local run can observe: recorded as not measured, never as passes.
+
+    Teams migrating and support tickets happen in an organisation; the claims
+    keep the story's figures so the report shows them unmeasured.
+    """
+    return [
+        Claim(
+            story=STORY,
+            claim="5 downstream teams migrated within 2 months",
+            metric="downstream_teams_migrated",
+            unit="teams",
+            claimed=5,
+            comparator=">=",
+            measured=None,
+            method="not measured: other teams moving to the stream is an organisational outcome",
+            command=command,
+        ),
+        Claim(
+            story=STORY,
+            claim="support tickets -50%",
+            metric="support_tickets_change",
+            unit="%",
+            claimed=-50.0,
+            comparator="<=",
+            measured=None,
+            method="not measured: support tickets come from real data consumers over months",
+            command=command,
+        ),
+    ]
+
+
 def claims_from_bench(r: BenchResult, cmd: str) -> list[Claim]:
     """The bench's figures next to the story's and the issue's targets."""
     story = BENCH_STORY
@@ -307,7 +339,7 @@ def claims_from_bench(r: BenchResult, cmd: str) -> list[Claim]:
     ]
 
 
-__all__ = ["BENCH_STORY", "STORY", "claims_from_bench", "claims_from_run"]
+__all__ = ["BENCH_STORY", "STORY", "claims_from_bench", "claims_from_run", "outcome_claims"]
 
 
 def claim_from_alerts(r: RunResult, command: str) -> Claim:

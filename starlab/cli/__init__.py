@@ -11,6 +11,8 @@ import os
 import sys
 import time
 from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -21,6 +23,9 @@ from starlab.cli.lake import app as lake_app
 from starlab.errors import StarlabError
 from starlab.settings import get_settings
 from starlab.story import registered
+
+if TYPE_CHECKING:
+    from starlab.evidence import BuiltReport
 
 console = Console()
 err_console = Console(stderr=True)
@@ -229,31 +234,136 @@ def _demo_story_help() -> str:
 
 
 @app.command(
-    epilog="Examples:\n\n  starlab demo\n\n  starlab demo stream --events 50000\n\n  starlab demo rankings"
-    "\n\n  starlab demo stream --topology cluster"
+    epilog="Examples:\n\n  starlab demo\n\n  starlab demo stream --scale 2.5\n\n  starlab demo rankings"
+    "\n\n  starlab demo stream --events 50000\n\n  starlab demo stream --topology cluster"
 )
 def demo(
     story: str = typer.Argument("all", help=_demo_story_help()),
-    events: int = typer.Option(20_000, help="Unique events the foundation and stream steps generate."),
+    scale: float = typer.Option(
+        1.0, "--scale", help="Size of the data: 1 is 20,000 unique events, 0.5 half that, 5 five times."
+    ),
+    events: int | None = typer.Option(
+        None, help="Unique events the foundation and stream steps generate (overrides --scale)."
+    ),
     topology: TopologyChoice = typer.Option(
         None, "--topology", help="Run on this topology (as `starlab --topology X demo`); claims record it."
     ),
 ) -> None:
-    """Run every registered story end to end on generated data and write the evidence report."""
-    from starlab.demo import run_demo
+    """Run every registered story end to end on generated data and write the evidence report.
+
+    Shows a progress bar per story (elapsed against the last run's time) and ends
+    with every claim beside its measurement and the time per story.
+    """
+    from starlab.cli.demo_view import RichDemoView, claims_table, timings_table
+    from starlab.demo import events_for_scale, run_demo
 
     _use_topology(topology)
+    view = RichDemoView(console)
+    try:
+        result = run_demo(get_settings(), story, events=events or events_for_scale(scale), observer=view)
+    finally:
+        view.close()
+    console.print(claims_table(result))
+    console.print(timings_table(result.runs, result.seconds))
+    console.print(f"evidence report: {result.report.md_path}; open {result.report.html_path} in a browser")
+    _print_star(result.report)
+    if result.problems:
+        raise StarlabError("demo failed: " + "; ".join(result.problems))
 
-    run_demo(get_settings(), story, events=events, progress=_progress)
+
+def _print_star(built: BuiltReport) -> None:
+    """Where the STAR scripts are, and every figure they name that this run did not measure or meet."""
+    if built.star_paths:
+        console.print(f"STAR scripts ({len(built.star_paths)}): {built.star_paths[0].parent}/")
+    for w in built.star_warnings:
+        console.print(f"[yellow]STAR[/yellow] {w}")
 
 
-@app.command(epilog="Example: starlab report")
-def report() -> None:
-    """Rebuild reports/latest/evidence.{json,md,html} from the recorded claims."""
-    from starlab.evidence import build_report
+@app.command(
+    epilog="Examples:\n\n  starlab report\n\n"
+    "  starlab report --compare 20261201T090000Z-ab12cd3 latest\n\n"
+    "  starlab report --compare reports/old-run/evidence.json latest --noise 0.2\n\n"
+    "  starlab report --screenshot docs/img/evidence-report.png"
+)
+def report(
+    compare: tuple[str, str] | None = typer.Option(
+        None,
+        "--compare",
+        metavar="RUN_A RUN_B",
+        help="Compare two runs instead of rebuilding: each a run id (a folder under reports/), "
+        "'latest', or a path to an evidence.json or run folder. Lists claims that flipped status, "
+        "figures that moved beyond --noise, claims in one run only, and environment changes.",
+    ),
+    noise: float = typer.Option(
+        0.10, min=0.0, help="With --compare: relative change a figure may move and still be noise."
+    ),
+    screenshot: Path | None = typer.Option(
+        None,
+        help="After rebuilding, open evidence.html in headless Chromium, check it fetched nothing "
+        "from the network, and save a full-page PNG here.",
+    ),
+) -> None:
+    """Rebuild reports/latest/evidence.{json,md,html} from the recorded claims and keep a copy as
+    reports/<run-id>/; or, with --compare, show what changed between two runs (exit 0 even if
+    claims flipped: it is a report, not a gate)."""
+    from rich.markup import escape
 
-    paths = build_report(get_settings().reports_dir)
-    console.print(f"wrote {paths}")
+    from starlab.evidence import build_report, compare_runs, load_run
+    from starlab.evidence.compare import outcome_text, summary_line
+
+    reports_dir = get_settings().reports_dir
+    if compare is None:
+        from starlab.demo import star_scripts
+
+        built = build_report(reports_dir, star_scripts=star_scripts())
+        console.print(
+            f"wrote {built.json_path.parent}/evidence.{{json,md,html}} and kept run {built.run_id} "
+            f"as {built.run_dir}: " + ", ".join(f"{n} {status}" for status, n in built.counts.items())
+        )
+        _print_star(built)
+        if screenshot is not None:
+            from starlab.evidence.browser import open_in_browser
+            from starlab.stack import prereqs
+
+            chromium = prereqs.debian_binary("chromium", "chromium")  # installed when missing and root
+            view = open_in_browser(built.html_path, screenshot=screenshot, chromium=chromium)
+            if view.remote_requests:
+                raise StarlabError(f"evidence.html fetched from the network: {view.remote_requests}")
+            console.print(
+                f"screenshot {screenshot}: {len(view.rows)} claim rows, {len(view.images)} plots, "
+                "nothing fetched from the network"
+            )
+        return
+    # A bad ref raises EvidenceError: main() prints it as one line and exits 2.
+    run_a, run_b = (load_run(ref, reports_dir) for ref in compare)
+    c = compare_runs(run_a, run_b, noise=noise)
+    console.print(f"[bold]A[/bold] {escape(c.a.run_id)}  \u2192  [bold]B[/bold] {escape(c.b.run_id)}")
+    console.print(summary_line(c))
+    for title, rows, with_change in (("flipped", c.flipped, False), ("moved beyond noise", c.moved, True)):
+        if not rows:
+            continue
+        table = Table(title=title)
+        for col in ("story", "claim", "A", "B", *(["change"] if with_change else [])):
+            table.add_column(col)
+        for x in rows:
+            cells = [
+                escape(x.story),
+                escape(x.claim),
+                escape(outcome_text(x.status_a, x.measured_a, x.unit)),
+                escape(outcome_text(x.status_b, x.measured_b, x.unit)),
+            ]
+            table.add_row(*cells, *([x.change_text()] if with_change else []))
+        console.print(table)
+    for title, claims in (("only in A", c.only_in_a), ("only in B", c.only_in_b)):
+        for claim in claims:
+            console.print(f"{title}: {escape(claim.story)}: {escape(claim.claim)} ({claim.status})")
+    if c.differences:
+        table = Table(title="environment and params")
+        for col in ("field", "A", "B"):
+            table.add_column(col)
+        for d in c.differences:
+            table.add_row(escape(d.field), escape(d.a or "\u2014"), escape(d.b or "\u2014"))
+        console.print(table)
 
 
 def main() -> None:

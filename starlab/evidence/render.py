@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from starlab.evidence.claim import Claim, Status
+from starlab.evidence.star import claim_anchor
 from starlab.evidence.store import StoryRecord
 
 __all__ = ["assign_plots", "counts", "render_html", "render_markdown"]
@@ -94,12 +95,14 @@ def render_markdown(records: Sequence[StoryRecord], generated_at: str, plots: Se
             "| claim | claimed | measured | pass | how | command |",
             "|---|---|---|---|---|---|",
         ]
+        anchors = _anchors(r.claims)
         for c in r.claims:
+            anchor = anchors.get(id(c))
             lines.append(
                 "| "
                 + " | ".join(
                     [
-                        _md_cell(c.claim),
+                        (f'<a id="{anchor}"></a>' if anchor else "") + _md_cell(c.claim),
                         _md_cell(c.claimed_text()),
                         _md_cell(c.measured_text()),
                         _LABEL[c.status],
@@ -150,7 +153,15 @@ def _css_class(status: Status) -> str:
     return status.value.replace(" ", "-")
 
 
-def _html_row(c: Claim) -> str:
+def _anchors(claims: Sequence[Claim]) -> dict[int, str]:
+    """The claim a STAR script links to per metric (the first with it) -> its anchor, by object id."""
+    seen: dict[str, int] = {}
+    for c in claims:
+        seen.setdefault(claim_anchor(c.story, c.metric), id(c))
+    return {obj: anchor for anchor, obj in seen.items()}
+
+
+def _html_row(c: Claim, anchor: str | None = None) -> str:
     e = html.escape
     how = e(c.method)
     if c.details:
@@ -158,7 +169,7 @@ def _html_row(c: Claim) -> str:
         how += f"<details><summary>details</summary><pre>{e(pretty)}</pre></details>"
     cmd = f"<code>{e(c.command)}</code>" if c.command else ""
     return (
-        f'<tr class="{_css_class(c.status)}">'
+        f'<tr class="{_css_class(c.status)}"' + (f' id="{e(anchor)}"' if anchor else "") + ">"
         f'<td>{e(c.claim)}<br><small class="meta">{e(c.metric)}</small></td>'
         f'<td class="num">{e(c.claimed_text())}</td>'
         f'<td class="num">{e(c.measured_text())}</td>'
@@ -200,7 +211,8 @@ def render_html(records: Sequence[StoryRecord], generated_at: str, plots: Sequen
             "<table><thead><tr><th>claim</th><th>claimed</th><th>measured</th>"
             "<th>pass</th><th>how</th><th>command</th></tr></thead><tbody>"
         )
-        parts.extend(_html_row(c) for c in r.claims)
+        anchors = _anchors(r.claims)
+        parts.extend(_html_row(c, anchors.get(id(c))) for c in r.claims)
         parts.append("</tbody></table>")
         parts.extend(_figure(p) for p in groups.get(r.story, []))
         parts.append("</section>")

@@ -9,9 +9,10 @@ sees the old file or the new one, never half of one.
 from __future__ import annotations
 
 import json
+import math
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from starlab.evidence.claim import STORY_ID, Claim, EvidenceError, jsonable
 from starlab.settings import ROOT, get_settings
 
 __all__ = [
+    "ParamValue",
+    "StoryParams",
     "StoryRecord",
     "claims_dir",
     "git_commit",
@@ -29,9 +32,15 @@ __all__ = [
     "natural_key",
     "plots_dir",
     "record",
+    "story_params",
 ]
 
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256 object names
+
+ParamValue = str | int | float | bool
+"""One input a story ran with: a data size, a seed, a rate, a flag."""
+StoryParams = Mapping[str, ParamValue]
+"""What a story ran on, e.g. {"events": 20000, "seed": 7}: the figures mean nothing without it."""
 
 
 def latest_dir(reports_dir: Path | None = None) -> Path:
@@ -112,6 +121,12 @@ class StoryRecord:
     topology: str | None = None
     """The stack the claims were measured on (`single` or `cluster`, `STARLAB_TOPOLOGY`);
     None in files written before it was recorded."""
+    params: StoryParams = field(default_factory=dict)
+    """The data sizes, seed and rates the story ran with; empty in files written before
+    they were recorded."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", story_params(self.params, self.story))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -119,6 +134,7 @@ class StoryRecord:
             "recorded_at": self.recorded_at,
             "git_commit": self.git_commit,
             "topology": self.topology,
+            "params": dict(self.params),
             "claims": [c.to_dict() for c in self.claims],
         }
 
@@ -138,13 +154,46 @@ class StoryRecord:
             except EvidenceError as e:
                 raise EvidenceError(f"{source}: claims[{i}]: {e}") from None
         commit, topology = data.get("git_commit"), data.get("topology")
-        return cls(
-            story=story,
-            recorded_at=str(data.get("recorded_at", "")),
-            git_commit=commit if isinstance(commit, str) else None,
-            claims=tuple(claims),
-            topology=topology if isinstance(topology, str) else None,
-        )
+        params = data.get("params") or {}
+        if not isinstance(params, dict):
+            raise EvidenceError(f"{source}: 'params' is not an object")
+        try:
+            return cls(
+                story=story,
+                recorded_at=str(data.get("recorded_at", "")),
+                git_commit=commit if isinstance(commit, str) else None,
+                claims=tuple(claims),
+                topology=topology if isinstance(topology, str) else None,
+                params=params,
+            )
+        except EvidenceError as e:
+            raise EvidenceError(f"{source}: {e}") from None
+
+
+def story_params(params: Mapping[str, object], story: str = "story") -> dict[str, ParamValue]:
+    """`params` as a plain dict of scalars, or `EvidenceError` naming the bad entry.
+
+    Only scalars: a parameter is something a reader compares between two runs
+    ("events 20000 vs 50000"), not a structure. numpy scalars are unwrapped;
+    NaN and infinity are refused (not JSON, and no input a story runs with).
+    """
+    if not isinstance(params, Mapping):
+        raise EvidenceError(f"params of {story} must be a mapping, got {type(params).__name__}")
+    result: dict[str, ParamValue] = {}
+    for name, value in params.items():
+        item = getattr(value, "item", None)
+        if callable(item) and not isinstance(value, str | int | float | bool):
+            value = item()  # numpy scalar
+        if not isinstance(name, str) or not name:
+            raise EvidenceError(f"params of {story}: names must be non-empty strings, got {name!r}")
+        if not isinstance(value, str | int | float | bool):
+            raise EvidenceError(
+                f"params of {story}: {name!r} must be a string, number or bool, got {type(value).__name__}"
+            )
+        if isinstance(value, float) and not math.isfinite(value):
+            raise EvidenceError(f"params of {story}: {name!r} must be finite, got {value!r}")
+        result[name] = value
+    return result
 
 
 def record(
@@ -153,15 +202,17 @@ def record(
     reports_dir: Path | None = None,
     *,
     topology: str | None = None,
+    params: StoryParams | None = None,
     repo_root: Path = ROOT,
 ) -> Path:
     """Write `story`'s claims to `<reports_dir>/latest/claims/<story>.json`.
 
     Replaces that story's previous file (a rerun supersedes the last run) and
     leaves other stories' files alone. Stamps the UTC time, the git commit
-    of `repo_root` (None when unknown) and the `topology` the claims were
-    measured on (pass the settings' `topology`). Every claim must belong to
-    `story`. Returns the path written.
+    of `repo_root` (None when unknown), the `topology` the claims were
+    measured on (pass the settings' `topology`) and the `params` the story
+    ran with (data sizes, seed: `{"events": 20000, "seed": 7}`). Every claim
+    must belong to `story`. Returns the path written.
     """
     if not STORY_ID.fullmatch(story):
         raise EvidenceError(f"story id {story!r} must match {STORY_ID.pattern}")
@@ -175,6 +226,7 @@ def record(
         git_commit=git_commit(repo_root),
         claims=items,
         topology=topology,
+        params=params or {},
     )
     path = claims_dir(reports_dir) / f"{story}.json"
     write_json_atomic(path, jsonable(rec.to_dict(), f"claims of {story}"))

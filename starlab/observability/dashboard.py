@@ -66,6 +66,7 @@ __all__ = [
     "fetch",
     "firing_intervals",
     "load_json",
+    "panel_png",
     "render",
     "render_from_json",
     "render_html",
@@ -482,7 +483,12 @@ def _alert_colors(data: DashboardData) -> dict[str, str]:
     return {name: _ALERT_COLORS[i % len(_ALERT_COLORS)] for i, name in enumerate(data.dashboard.alert_names)}
 
 
-def _draw_panel(data: DashboardData, index: int) -> bytes:
+def panel_png(data: DashboardData, index: int, title: str) -> bytes:
+    """One panel as PNG bytes with `title` drawn on it: for a report that shows the panel on its own."""
+    return _draw_panel(data, index, title)
+
+
+def _draw_panel(data: DashboardData, index: int, title: str | None = None) -> bytes:
     """One panel as PNG bytes: series, thresholds, shaded alert intervals, markers."""
     # Heavy imports on use; Figure + the Agg canvas, never pyplot (no display, no global state).
     from matplotlib import dates as mdates
@@ -497,9 +503,11 @@ def _draw_panel(data: DashboardData, index: int) -> bytes:
     FigureCanvasAgg(fig)
     # The same margins on every panel (no tight bbox), so the time axes line up down the page;
     # the right quarter holds the legend.
-    # (The title is the page's <h2>, not drawn again.)
-    fig.subplots_adjust(left=0.07, right=0.74, top=0.95, bottom=0.16)
+    # On the page the title is the <h2>, not drawn again; `panel_png` draws it for a report.
+    fig.subplots_adjust(left=0.07, right=0.74, top=0.86 if title else 0.95, bottom=0.16)
     ax = fig.add_subplot()
+    if title:
+        ax.set_title(title, fontsize=9.5, loc="left")
 
     def x(t: float) -> float:
         # Matplotlib's date axis counts days since its epoch; the locator and formatter below read it as UTC.

@@ -6,6 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from starlab.cli import app
+from starlab.errors import StarlabError
 
 runner = CliRunner()
 COMMANDS = ["up", "down", "status", "generate", "demo", "report"]
@@ -46,10 +47,15 @@ def test_demo_takes_the_topology_its_claims_are_recorded_with(monkeypatch: pytes
 
     seen: list[str] = []
     monkeypatch.setenv("STARLAB_TOPOLOGY", "single")  # restored after the test
-    monkeypatch.setattr(starlab.demo, "run_demo", lambda settings, story, **_: seen.append(settings.topology))
+
+    def fake_run_demo(settings: object, story: str, **_: object) -> None:
+        seen.append(get_settings().topology)
+        raise StarlabError("stopped here: the run's settings were seen")
+
+    monkeypatch.setattr(starlab.demo, "run_demo", fake_run_demo)
     try:
         result = runner.invoke(app, ["demo", "stream", "--topology", "cluster"])
     finally:
         get_settings.cache_clear()
-    assert result.exit_code == 0, result.output
+    assert isinstance(result.exception, StarlabError), result.output
     assert seen == ["cluster"]

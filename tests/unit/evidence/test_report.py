@@ -1,4 +1,4 @@
-"""Evidence report: comparator logic, per-story files, merge, JSON/MD/HTML output."""
+"""Evidence report: comparator logic, per-story files, merge, JSON/MD/HTML output, kept runs."""
 
 from __future__ import annotations
 
@@ -16,9 +16,13 @@ from starlab.errors import StarlabError
 from starlab.evidence import (
     Claim,
     Comparator,
+    Environment,
     EvidenceError,
     Status,
+    StoryParams,
+    StoryRecord,
     build_report,
+    default_run_id,
     git_commit,
     load_story_records,
     record,
@@ -234,7 +238,7 @@ def test_the_topology_a_story_ran_on_reaches_every_view_of_the_report(tmp_path: 
     record(rankings_claims(), "2-rankings", tmp_path, repo_root=tmp_path)  # an older file: unstated
     built = build_report(tmp_path)
     by_story: dict[str, set[object]] = {}
-    for entry in json.loads(built.json_path.read_text()):
+    for entry in json.loads(built.json_path.read_text())["claims"]:
         by_story.setdefault(str(entry["story"]), set()).add(entry["topology"])
     assert by_story == {"3-streaming": {"cluster"}, "2-rankings": {None}}
     md = built.md_path.read_text()
@@ -262,8 +266,10 @@ def test_build_report_merges_two_stories(tmp_path: Path) -> None:
     record(rankings_claims(), "2-rankings", tmp_path, repo_root=tmp_path)
     built = build_report(tmp_path)
 
-    entries = json.loads(built.json_path.read_text())
-    assert isinstance(entries, list)
+    doc = json.loads(built.json_path.read_text())
+    assert doc["schema_version"] == 2
+    assert [s["story"] for s in doc["stories"]] == ["2-rankings", "3-streaming"]
+    entries = doc["claims"]
     # natural story order, then each story's own claim order
     assert [(e["story"], e["claim"]) for e in entries] == [
         (c.story, c.claim) for c in rankings_claims() + streaming_claims()
@@ -299,7 +305,7 @@ def test_stories_sort_naturally(tmp_path: Path) -> None:
 def test_evidence_json_round_trips_to_claims(tmp_path: Path) -> None:
     record(streaming_claims(), "3-streaming", tmp_path, repo_root=tmp_path)
     built = build_report(tmp_path)
-    entries = json.loads(built.json_path.read_text())
+    entries = json.loads(built.json_path.read_text())["claims"]
     assert [Claim.from_dict(e) for e in entries] == streaming_claims()
 
 
@@ -307,8 +313,12 @@ def test_markdown_and_html_contain_every_claim(tmp_path: Path) -> None:
     record(streaming_claims(), "3-streaming", tmp_path, repo_root=tmp_path)
     record(rankings_claims(), "2-rankings", tmp_path, repo_root=tmp_path)
     built = build_report(tmp_path)
-    md = built.md_path.read_text()
+    raw_md = built.md_path.read_text()
     page = built.html_path.read_text()
+    # Each claim's row carries the anchor a STAR script links to (starlab.evidence.star.claim_anchor).
+    assert '| <a id="claim-3-streaming-e2e_p95"></a>p95 end-to-end < 3 min |' in raw_md
+    assert '<tr class="pass" id="claim-2-rankings-api_p95">' in page
+    md = re.sub(r'<a id="[^"]+"></a>', "", raw_md)
 
     assert md.index("## 2-rankings") < md.index("## 3-streaming")
     assert "| claim | claimed | measured | pass | how | command |" in md
@@ -322,9 +332,9 @@ def test_markdown_and_html_contain_every_claim(tmp_path: Path) -> None:
     for c in streaming_claims() + rankings_claims():
         assert f"| {c.claim.replace('|', chr(92) + '|')} |" in md
         assert c.claim.replace("<", "&lt;") in page
-    assert '<tr class="fail">' in page
-    assert '<tr class="not-measured">' in page
-    assert page.count('<tr class="pass">') == 3
+    assert '<tr class="fail"' in page
+    assert '<tr class="not-measured"' in page
+    assert page.count('<tr class="pass"') == 3
     assert "<code>starlab stream slo</code>" in page
     assert "<script" not in page  # self-contained, static
 
@@ -361,6 +371,107 @@ def test_reports_dir_defaults_to_settings(tmp_path: Path, monkeypatch: pytest.Mo
         assert build_report().json_path == tmp_path / "rep/latest/evidence.json"
     finally:
         get_settings.cache_clear()
+
+
+# --- the envelope, story params and kept runs -----------------------------------
+
+
+def test_evidence_json_carries_the_run_and_its_environment(tmp_path: Path, env: Environment) -> None:
+    record(streaming_claims(), "3-streaming", tmp_path, repo_root=tmp_path)
+    built = build_report(tmp_path, run_id="run-1", environment=env)
+    doc = json.loads(built.json_path.read_text())
+    assert list(doc) == ["schema_version", "run_id", "generated_at", "environment", "stories", "claims"]
+    assert doc["run_id"] == built.run_id == "run-1"
+    assert doc["generated_at"].endswith("+00:00")
+    assert doc["environment"] == env.to_dict()
+    assert built.environment == env
+
+
+def test_story_params_reach_the_story_file_and_evidence_json(tmp_path: Path) -> None:
+    params: StoryParams = {"events": 20000, "seed": 7, "rate": 5.0, "faults": False, "sink": "kafka"}
+    path = record(streaming_claims(), "3-streaming", tmp_path, params=params, repo_root=tmp_path)
+    assert json.loads(path.read_text())["params"] == params
+    assert load_story_records(tmp_path)[0].params == params
+    doc = json.loads(build_report(tmp_path).json_path.read_text())
+    assert doc["stories"][0]["params"] == params
+
+
+def test_a_story_file_without_params_loads_with_none(tmp_path: Path) -> None:
+    path = record(streaming_claims(), "3-streaming", tmp_path, repo_root=tmp_path)
+    data = json.loads(path.read_text())
+    del data["params"]  # written before params existed
+    assert StoryRecord.from_dict(data).params == {}
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"sizes": [1, 2]}, "string, number or bool"),
+        ({"events": None}, "string, number or bool"),
+        ({"rate": math.nan}, "finite"),
+        ({"": 1}, "non-empty"),
+    ],
+)
+def test_params_must_be_finite_scalars(tmp_path: Path, params: dict[str, Any], match: str) -> None:
+    with pytest.raises(EvidenceError, match=match):
+        record(streaming_claims(), "3-streaming", tmp_path, params=params, repo_root=tmp_path)
+
+
+def test_numpy_params_are_unwrapped(tmp_path: Path) -> None:
+    import numpy as np
+
+    params: dict[str, Any] = {"n": np.int64(5)}  # not a ParamValue to mypy, accepted at run time
+    path = record(streaming_claims(), "3-streaming", tmp_path, params=params, repo_root=tmp_path)
+    assert json.loads(path.read_text())["params"] == {"n": 5}
+
+
+def test_build_keeps_the_run_in_its_own_folder(tmp_path: Path, env: Environment) -> None:
+    save_plot(Figure(figsize=(1, 1)), "3-streaming-freshness", tmp_path)
+    record(streaming_claims(), "3-streaming", tmp_path, repo_root=tmp_path)
+    record(rankings_claims(), "2-rankings", tmp_path, repo_root=tmp_path)
+    built = build_report(tmp_path, run_id="20261202T120501Z-cdc5efd", environment=env)
+
+    run = tmp_path / "20261202T120501Z-cdc5efd"
+    assert built.run_dir == run
+    for name in ("evidence.json", "evidence.md", "evidence.html"):
+        assert (run / name).read_bytes() == (tmp_path / "latest" / name).read_bytes()
+    assert sorted(p.name for p in (run / "claims").iterdir()) == ["2-rankings.json", "3-streaming.json"]
+    kept = StoryRecord.from_dict(json.loads((run / "claims/3-streaming.json").read_text()))
+    assert list(kept.claims) == streaming_claims()
+    assert (run / "plots/3-streaming-freshness.png").read_bytes().startswith(b"\x89PNG")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left
+
+
+def test_a_run_id_used_again_replaces_the_folder(tmp_path: Path, env: Environment) -> None:
+    save_plot(Figure(figsize=(1, 1)), "3-streaming-old", tmp_path)
+    record(streaming_claims(), "3-streaming", tmp_path, repo_root=tmp_path)
+    build_report(tmp_path, run_id="r", environment=env)
+    (tmp_path / "latest/plots/3-streaming-old.png").unlink()
+    record(streaming_claims()[:1], "3-streaming", tmp_path, repo_root=tmp_path)
+    build_report(tmp_path, run_id="r", environment=env)
+    assert not (tmp_path / "r/plots").exists()  # the earlier run's plot is not carried over
+    assert len(json.loads((tmp_path / "r/evidence.json").read_text())["claims"]) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest", "r"]
+
+
+def test_default_run_id_is_utc_time_and_short_commit(tmp_path: Path, env: Environment) -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    at = datetime(2026, 12, 2, 13, 5, 1, tzinfo=timezone(timedelta(hours=1)))
+    assert default_run_id(SHA_B, at) == "20261202T120501Z-0123456"
+    assert default_run_id(None, at.astimezone(UTC)) == "20261202T120501Z"
+    record(streaming_claims(), "3-streaming", tmp_path, repo_root=tmp_path)
+    built = build_report(tmp_path, environment=env)
+    assert re.fullmatch(r"\d{8}T\d{6}Z-cdc5efd", built.run_id)
+    assert (tmp_path / built.run_id / "evidence.json").is_file()
+
+
+@pytest.mark.parametrize("run_id", ["latest", "../up", "a/b", ".hidden", "", "x" * 101])
+def test_run_id_must_name_a_folder(tmp_path: Path, env: Environment, run_id: str) -> None:
+    record(streaming_claims(), "3-streaming", tmp_path, repo_root=tmp_path)
+    with pytest.raises(EvidenceError, match="run id"):
+        build_report(tmp_path, run_id=run_id, environment=env)
+    assert not (tmp_path / "latest/evidence.json").exists()
 
 
 # --- plots -----------------------------------------------------------------------
