@@ -300,8 +300,9 @@ def report(
     screenshot: Path | None = typer.Option(
         None,
         help="After rebuilding, open evidence.html in headless Chromium, check it fetched nothing "
-        "from the network, and save a full-page PNG here.",
+        "from the network, and save a PNG of its first screen here.",
     ),
+    screenshot_height: int = typer.Option(1600, min=300, help="Height of the --screenshot in pixels."),
 ) -> None:
     """Rebuild reports/latest/evidence.{json,md,html} from the recorded claims and keep a copy as
     reports/<run-id>/; or, with --compare, show what changed between two runs (exit 0 even if
@@ -326,7 +327,13 @@ def report(
             from starlab.stack import prereqs
 
             chromium = prereqs.debian_binary("chromium", "chromium")  # installed when missing and root
-            view = open_in_browser(built.html_path, screenshot=screenshot, chromium=chromium)
+            view = open_in_browser(
+                built.html_path,
+                screenshot=screenshot,
+                height=screenshot_height,
+                full_page=False,
+                chromium=chromium,
+            )
             if view.remote_requests:
                 raise StarlabError(f"evidence.html fetched from the network: {view.remote_requests}")
             console.print(

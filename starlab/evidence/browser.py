@@ -53,10 +53,17 @@ class PageView:
 
 
 def open_in_browser(
-    page_path: Path, *, screenshot: Path | None = None, width: int = 1280, chromium: str | None = None
+    page_path: Path,
+    *,
+    screenshot: Path | None = None,
+    width: int = 1280,
+    height: int = 900,
+    full_page: bool = True,
+    chromium: str | None = None,
 ) -> PageView:
     """Load `page_path` in headless Chromium and report what it showed; optionally save a screenshot.
 
+    The screenshot is the whole page, or with `full_page=False` the first `height` pixels.
     `chromium` is the browser binary (default: `chromium` on PATH; callers that may install
     it use `starlab.stack.prereqs.debian_binary("chromium", "chromium")`).
     """
@@ -75,7 +82,7 @@ def open_in_browser(
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=binary, args=list(LAUNCH_ARGS), headless=True)
             try:
-                page = browser.new_page(viewport={"width": width, "height": 900})
+                page = browser.new_page(viewport={"width": width, "height": height})
                 page.on("request", lambda r: requests.append(r.url))
                 page.goto(page_path.resolve().as_uri())
                 page.wait_for_load_state("load")
@@ -85,7 +92,7 @@ def open_in_browser(
                 )
                 if screenshot is not None:
                     screenshot.parent.mkdir(parents=True, exist_ok=True)
-                    page.screenshot(path=str(screenshot), full_page=True)
+                    page.screenshot(path=str(screenshot), full_page=full_page)
             finally:
                 browser.close()
     except PlaywrightError as e:
