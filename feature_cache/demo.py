@@ -82,6 +82,9 @@ def run_demo(ctx: DemoContext) -> DemoOutcome:
     from feature_cache.tco.evidence import claims as tco_claims
     from feature_cache.tco.inputs import DEFAULT_INPUTS_PATH, load_inputs
     from feature_cache.tco.model import run_model
+    from feature_cache.tco.plot import CURVES_PNG, TORNADO_PNG, cost_curves_figure, tornado_figure
+    from feature_cache.tco.sensitivity import run_sensitivity
+    from starlab.evidence import save_plot
 
     settings, progress = ctx.settings, ctx.progress
     problems: list[str] = []
@@ -124,7 +127,11 @@ def run_demo(ctx: DemoContext) -> DemoOutcome:
     if leaks:
         problems.append(f"starlab's as-of join leaked {leaks} values")
 
-    tco = run_model(load_inputs(DEFAULT_INPUTS_PATH))
+    inputs = load_inputs(DEFAULT_INPUTS_PATH)
+    tco = run_model(inputs)
+    # The report shows the model's two pictures: which input moves the saving most, and the breakeven.
+    save_plot(tornado_figure(run_sensitivity(inputs)), TORNADO_PNG, ctx.settings.reports_dir)
+    save_plot(cost_curves_figure(tco), CURVES_PNG, ctx.settings.reports_dir)
     progress(
         f"TCO: 12-month saving {tco.saving_pct}%, breakeven month {tco.breakeven_month}, "
         f"weighted winner {tco.decision.winner}"

@@ -90,6 +90,19 @@ class Environment:
     java: str | None = None
     """The first line of `java -version`; None when there is no Java."""
 
+    def summary(self) -> str:
+        """One line for the report's header: the machine and versions the figures come from."""
+        cores = self.cpus_usable or self.cpu_count
+        parts = [
+            f"{cores} cores" if cores else None,
+            f"{self.memory_bytes / 2**30:.1f} GiB" if self.memory_bytes else None,
+            f"{self.topology} topology",
+            f"Python {self.python}",
+            *(f"{name.capitalize()} {version}" for name, version in sorted(self.stack.items())),
+            f"commit {self.git_commit[:12]}" if self.git_commit else None,
+        ]
+        return "Measured on " + ", ".join(p for p in parts if p) + "."
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON form written under "environment" in evidence.json."""
         return {

@@ -78,13 +78,16 @@ def _md_code(text: str) -> str:
     return f"{fence}{pad}{_md_cell(text)}{pad}{fence}"
 
 
-def render_markdown(records: Sequence[StoryRecord], generated_at: str, plots: Sequence[Path] = ()) -> str:
+def render_markdown(
+    records: Sequence[StoryRecord], generated_at: str, plots: Sequence[Path] = (), environment: str = ""
+) -> str:
     """evidence.md: a summary line, then per story a table claim | claimed | measured | ..."""
     lines = [
         "# starlab evidence report",
         "",
         f"Generated {generated_at}. {_summary(records)}",
         "",
+        *([environment, ""] if environment else []),
         _INTRO,
         "",
     ]
@@ -187,7 +190,9 @@ def _figure(path: Path) -> str:
     )
 
 
-def render_html(records: Sequence[StoryRecord], generated_at: str, plots: Sequence[Path] = ()) -> str:
+def render_html(
+    records: Sequence[StoryRecord], generated_at: str, plots: Sequence[Path] = (), environment: str = ""
+) -> str:
     """evidence.html: the same tables, pass/fail coloured, PNG plots embedded as base64."""
     e = html.escape
     n = counts(records)
@@ -201,6 +206,7 @@ def render_html(records: Sequence[StoryRecord], generated_at: str, plots: Sequen
         "<h1>starlab evidence report</h1>",
         f'<p class="meta">Generated {e(generated_at)}. {e(_summary(records))}</p>',
         f'<p class="summary">{badges}</p>',
+        *([f'<p class="meta">{e(environment)}</p>'] if environment else []),
         f"<p>{e(_INTRO)}</p>",
     ]
     groups = assign_plots(plots, [r.story for r in records])

@@ -191,8 +191,8 @@ def build_report(
     folder = plots_dir(reports_dir)
     plots = sorted(folder.glob("*.png")) if folder.is_dir() else []
     texts = {
-        "evidence.md": render_markdown(records, generated_at, plots),
-        "evidence.html": render_html(records, generated_at, plots),
+        "evidence.md": render_markdown(records, generated_at, plots, env.summary()),
+        "evidence.html": render_html(records, generated_at, plots, env.summary()),
     }
     star = render_star_scripts(star_scripts, records)
     texts |= {f"{STAR_DIR}/{script.file_id}.md": rendered.markdown for script, rendered in star}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 from pathlib import Path
@@ -119,3 +120,31 @@ def test_memory_or_affinity_failures_are_none(monkeypatch: pytest.MonkeyPatch, t
     env = collect_environment(settings(), repo_root=tmp_path)
     assert env.memory_bytes is None
     assert env.cpus_usable is None
+
+
+def test_the_report_header_says_where_the_figures_were_measured(env: Environment, tmp_path: Path) -> None:
+    assert env.summary() == (
+        "Measured on 8 cores, 16.0 GiB, single topology, Python 3.11.9, Flink 2.2.1, Kafka 4.3.1, "
+        "commit cdc5efd00000."
+    )
+    bare = dataclasses.replace(
+        env, cpus_usable=None, cpu_count=None, memory_bytes=None, stack={}, git_commit=None
+    )
+    assert bare.summary() == "Measured on single topology, Python 3.11.9."
+
+    from starlab.evidence import Claim, build_report, record
+
+    claim = Claim(
+        story="3-streaming",
+        claim="freshness < 5 minutes (p95)",
+        metric="freshness_p95",
+        unit="min",
+        claimed=5,
+        comparator="<",
+        method="now - max(ingest_ts)",
+        command="starlab stream slo",
+    )
+    record([claim.with_measured(2.0)], "3-streaming", tmp_path)
+    built = build_report(tmp_path, environment=env)
+    assert env.summary() in built.md_path.read_text()
+    assert env.summary() in built.html_path.read_text()
