@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from starlab.atomic import write_json_atomic
 from starlab.errors import StarlabError
+from starlab.events.generator import GeneratorConfig
 from starlab.settings import Settings
 from starlab.story import DemoContext, Story, by_name, registered
 
@@ -153,7 +154,8 @@ def run_demo(settings: Settings, story: str, events: int, observer: DemoObserver
                 s.evidence_id,
                 settings.reports_dir,
                 topology=settings.topology,
-                params={"events": events},
+                # The stories generate with the generator's default seed: the same data every run.
+                params={"events": events, "seed": GeneratorConfig().seed},
             )
         run = StoryRun(
             story=s.name,

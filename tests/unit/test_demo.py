@@ -8,6 +8,7 @@ written to a temporary directory.
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,9 @@ def test_runs_every_story_in_order_records_claims_and_saves_timings(
         "2-beta.json",
     ]
     assert set(load_timings(tmp_path)) == {"alpha", "beta"}
+    # evidence.json says what data each story ran on
+    stories = json.loads(result.report.json_path.read_text())["stories"]
+    assert [s["params"] for s in stories] == [{"events": 1234, "seed": 7}] * 2
 
     # The second run is told how long each story took the first time.
     again = Recorder()
