@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     """Generated inputs and the lake; git-ignored."""
     reports_dir: Path = Path("reports")
     """Evidence reports; `reports/latest/` is the newest."""
+    reports_keep_runs: int = 20
+    """Run folders (`reports/<run-id>/`) kept; each report build removes the oldest beyond this."""
 
     # --- Kafka -------------------------------------------------------------
     kafka_bootstrap: str = "127.0.0.1:9092"

@@ -159,6 +159,7 @@ def build_report(
     run_id: str | None = None,
     environment: Environment | None = None,
     star_scripts: Sequence[StarScript] = (),
+    keep_runs: int | None = None,
 ) -> BuiltReport:
     """Merge `latest/claims/*.json` into `latest/evidence.{json,md,html}` and keep a copy as `<run_id>/`.
 
@@ -172,7 +173,12 @@ def build_report(
     `evidence.schema.json` (e.g. a claim without a method); then nothing is written.
     `star_scripts` (the registered stories' `load_star()`) are filled with this
     report's figures into `latest/star/<script>.md` and kept with the run.
+    Run folders beyond the newest `keep_runs` (default: the `reports_keep_runs`
+    setting) are removed, oldest first.
     """
+    keep = keep_runs if keep_runs is not None else get_settings().reports_keep_runs
+    if keep < 1:
+        raise EvidenceError(f"reports_keep_runs must be at least 1, got {keep}")
     records = load_story_records(reports_dir)
     if not records:
         raise EvidenceError(
@@ -204,9 +210,29 @@ def build_report(
         write_text_atomic(out / name, text)
     run_dir = out.parent / rid
     _keep_run(run_dir, document, texts, plots, records)
+    _prune_runs(out.parent, keep, run_dir)
     warnings = tuple(f"{script.file_id}: {w}" for script, rendered in star for w in rendered.warnings)
     star_paths = tuple(out / STAR_DIR / f"{script.file_id}.md" for script, _ in star)
     return BuiltReport(json_path, md_path, html_path, tuple(records), rid, run_dir, env, star_paths, warnings)
+
+
+def _prune_runs(base: Path, keep: int, newest: Path) -> None:
+    """Remove kept runs beyond the newest `keep` (by when their evidence.json was written).
+
+    Only folders that are runs are touched: a valid run id holding an
+    evidence.json, never latest/ or anything else under reports/.
+    """
+    runs = [
+        p
+        for p in base.iterdir()
+        if p.is_dir()
+        and p.name not in RESERVED_RUN_IDS
+        and STORY_ID.fullmatch(p.name)
+        and (p / "evidence.json").is_file()
+    ]
+    runs.sort(key=lambda p: (p == newest, (p / "evidence.json").stat().st_mtime_ns, p.name))
+    for old in runs[: max(0, len(runs) - keep)]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _remove_stale_star(folder: Path, keep: set[str]) -> None:

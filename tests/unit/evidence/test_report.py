@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -452,6 +453,23 @@ def test_a_run_id_used_again_replaces_the_folder(tmp_path: Path, env: Environmen
     assert not (tmp_path / "r/plots").exists()  # the earlier run's plot is not carried over
     assert len(json.loads((tmp_path / "r/evidence.json").read_text())["claims"]) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["latest", "r"]
+
+
+def test_only_the_newest_runs_are_kept(tmp_path: Path, env: Environment) -> None:
+    record(streaming_claims(), "3-streaming", tmp_path, repo_root=tmp_path)
+    (tmp_path / "artifacts").mkdir()  # not a run: never pruned
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "evidence.json").write_text("{}")  # looks like a run: oldest, pruned first
+    os.utime(tmp_path / "notes" / "evidence.json", (1, 1))
+    # Write times set apart explicitly: the file system's clock may not tell quick builds apart.
+    for i, run_id in enumerate(("z-first", "a-second", "m-third"), 1):
+        build_report(tmp_path, run_id=run_id, environment=env, keep_runs=2)
+        os.utime(tmp_path / run_id / "evidence.json", (1000 * i, 1000 * i))
+    # by write time, not by name: "z-first" is the oldest run
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-second", "artifacts", "latest", "m-third"]
+    with pytest.raises(EvidenceError, match="at least 1"):
+        build_report(tmp_path, run_id="x", environment=env, keep_runs=0)
+    assert not (tmp_path / "x").exists()  # refused before anything was written
 
 
 def test_default_run_id_is_utc_time_and_short_commit(tmp_path: Path, env: Environment) -> None:
