@@ -224,10 +224,37 @@ class Claim:
         return f"{body} {self.unit}".strip()
 
     def measured_text(self) -> str:
-        """The measured value with its unit, or "—" when not measured."""
-        if self.measured is None:
+        """The measured value with its unit, or "—" when not measured.
+
+        A float is shown as short as its verdict allows: as many decimals as the
+        claimed figure has (at most 4) and at least 3 significant digits, then
+        more (up to 6) while the shown value would be judged differently from
+        the exact one or would sit on the claimed bound. So 1.8333 days reads
+        "1.83" and -96.4399 % "-96.4", while 10.0412 % against "<= 10" reads
+        "10.04" (not a passing-looking "10") and 99.965 % against ">= 99.95"
+        reads "99.97" (not "100"). The JSON keeps the exact value.
+        """
+        m = self.measured
+        if m is None:
             return "—"
-        return f"{format_value(self.measured)} {self.unit}".strip()
+        text = self._short(m) if isinstance(m, float) else format_value(m)
+        return f"{text} {self.unit}".strip()
+
+    def _short(self, m: float) -> str:
+        if not math.isfinite(m) or m == 0 or (m.is_integer() and abs(m) < 1e15):
+            return format_value(m)
+        claimed = self.claimed if isinstance(self.claimed, tuple) else (self.claimed,)
+        decimals = max((_decimals(c) for c in claimed if not isinstance(c, str)), default=0)
+        magnitude = math.floor(math.log10(abs(m))) + 1  # digits before the point (<= 0 below 1)
+        digits = min(6, max(3, magnitude + min(decimals, 4)))
+        verdict = self.passed
+        while digits < 6:
+            shown = float(f"{m:.{digits}g}")
+            # the shown figure must get the exact one's verdict and must not sit on the claimed bound
+            if self.with_measured(shown).passed == verdict and shown not in claimed:
+                break
+            digits += 1
+        return f"{m:.{digits}g}"
 
     # --- JSON ----------------------------------------------------------------
 
@@ -292,6 +319,12 @@ def format_value(value: float | str) -> str:
     if float(value).is_integer() and abs(value) < 1e15:
         return str(int(value))
     return f"{value:.6g}"
+
+
+def _decimals(value: float) -> int:
+    """Decimals of a figure as `format_value` writes it: 99.95 -> 2, 0.005 -> 3, 300 -> 0."""
+    text = format_value(value)
+    return len(text.partition(".")[2]) if "e" not in text else 0
 
 
 def jsonable(value: Any, where: str = "value") -> Any:

@@ -144,6 +144,27 @@ def test_claimed_and_measured_text() -> None:
     assert make("<", 5, None).measured_text() == "\u2014"
 
 
+@pytest.mark.parametrize(
+    ("comparator", "claimed", "measured", "shown"),
+    [
+        ("<=", 3, 1.8333333333, "1.83"),  # 3 significant digits when the verdict allows
+        ("<=", -35, -96.4398752585872, "-96.4"),
+        ("<=", 10, 10.0412, "10.04"),  # "10" would read as a pass of "<= 10"
+        (">=", 99.95, 99.965, "99.97"),  # the claimed figure's decimals, not a rounded-up "100"
+        ("<", 10, 9.9996, "9.9996"),  # "10.0" would fail "< 10": more digits until the verdict holds
+        ("<=", 2, 2.0004, "2.0004"),  # "2" would sit on the bound and pass
+        ("<", 300, 8.8, "8.8"),
+        ("<", 5, 3.0, "3"),
+    ],
+)
+def test_measured_text_is_as_short_as_its_verdict_allows(
+    comparator: str, claimed: float, measured: float, shown: str
+) -> None:
+    c = make(comparator, claimed, measured)
+    assert c.measured_text() == f"{shown} {c.unit}".strip()
+    assert c.to_dict()["measured"] == measured  # the JSON keeps the exact value
+
+
 # --- JSON round trip -------------------------------------------------------------
 
 

@@ -30,6 +30,7 @@ from starlab.evidence.star import (
 from starlab.evidence.store import StoryRecord
 from starlab.settings import ROOT
 from starlab.story import Story, registered
+from tests.support.claims import scan
 
 STORY = "9-demo"
 FILLER = "word " * 75  # keeps the toy script's spoken part inside 225-300 words
@@ -216,87 +217,13 @@ def _package_dir(story: Story) -> Path:
 
 
 @cache
-def _module(path: Path) -> tuple[list[tuple[str, ast.expr]], list[tuple[str, Path, str]]]:
-    """A module's name bindings (any scope) and its `from x import y` of repository modules."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    pairs: list[tuple[str, ast.expr]] = []
-    imports: list[tuple[str, Path, str]] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign):
-            pairs += [(t.id, node.value) for t in node.targets if isinstance(t, ast.Name)]
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
-            pairs.append((node.target.id, node.value))
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            source = ROOT / Path(*node.module.split("."))
-            file = (
-                source.with_suffix(".py") if source.with_suffix(".py").is_file() else source / "__init__.py"
-            )
-            if file.is_file():
-                imports += [(a.asname or a.name, file, a.name) for a in node.names]
-    return pairs, imports
-
-
-@cache
-def _string_names(package: Path) -> dict[Path, dict[str, set[str]]]:
-    """Per module of `package` (and the modules it imports from): names bound to string constants,
-    followed through assignments and imports until nothing changes (import cycles included)."""
-    files: set[Path] = set()
-    todo = sorted(package.rglob("*.py"))
-    while todo:
-        f = todo.pop()
-        if f not in files:
-            files.add(f)
-            todo += [file for _, file, _ in _module(f)[1]]
-    names: dict[Path, dict[str, set[str]]] = {f: defaultdict(set) for f in files}
-    changed = True
-    while changed:
-        changed = False
-        for f in files:
-            pairs, imports = _module(f)
-            bound = [(alias, names[file].get(name, set())) for alias, file, name in imports]
-            for name, value in pairs:
-                if isinstance(value, ast.Constant) and isinstance(value.value, str):
-                    bound.append((name, {value.value}))
-                elif isinstance(value, ast.Name):
-                    bound.append((name, names[f].get(value.id, set())))
-            for name, found in bound:
-                if not found <= names[f][name]:
-                    names[f][name] |= found
-                    changed = True
-    return names
-
-
 def declared_claims(package: Path) -> dict[str, dict[str, str]]:
-    """story id -> {metric: unit} of every `Claim(...)` with a literal metric in a story package.
-
-    Read from the source, so a script is checked against every claim the package can
-    record, whether or not this machine can run the measurement.
-    """
+    """story id -> {metric: unit} of every `Claim(...)` a story package's code can record."""
+    found, unresolved = scan((package.name,))
+    assert not unresolved, [f"{u.where}: {u.why}" for u in unresolved]
     out: dict[str, dict[str, str]] = defaultdict(dict)
-    for path in sorted(package.rglob("*.py")):
-        strings = _string_names(package)[path]
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not isinstance(node, ast.Call):
-                continue
-            func = node.func
-            if not (isinstance(func, ast.Name) and func.id == "Claim") and not (
-                isinstance(func, ast.Attribute) and func.attr == "Claim"
-            ):
-                continue
-            kw = {k.arg: k.value for k in node.keywords if k.arg}
-            metric, unit, story = kw.get("metric"), kw.get("unit"), kw.get("story")
-            if not (isinstance(metric, ast.Constant) and isinstance(metric.value, str)):
-                continue
-            if isinstance(story, ast.Constant) and isinstance(story.value, str):
-                stories = {story.value}
-            elif isinstance(story, ast.Name):
-                stories = strings.get(story.id, set())
-            else:
-                stories = set()
-            assert stories, f"{path}:{node.lineno}: cannot tell which story claims {metric.value!r}"
-            unit_text = unit.value if isinstance(unit, ast.Constant) and isinstance(unit.value, str) else ""
-            for s in stories:
-                out[s][metric.value] = unit_text
+    for e in found:
+        out[e.story][e.metric] = e.unit
     return dict(out)
 
 
