@@ -91,7 +91,9 @@ def claims_from_replay(result: ReplayResult, command: str = COMMAND) -> list[Cla
             method=(
                 "per run of analytics_daily (the DAG both arms run): (runtime - median runtime of the "
                 "quarter)^2, runtime = wall time of the whole run, every attempt and retry wait included "
-                f"(retry delay {result.retry_delay_s:g} s in the replay); p95 over the quarter's runs, "
+                f"(retry delay {result.retry_delay_s:g} s in the replay"
+                + ("; both arms played at once on the same cores" if result.arms_at_once else "")
+                + "); p95 over the quarter's runs, "
                 "then (with - without) / without. p95 without: "
                 f"{_fmt(without.runtime_variance_p95_s2 if without else None, ' s^2')} "
                 f"({without.retries if without else 'n/a'} retries); with: "

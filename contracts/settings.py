@@ -56,6 +56,9 @@ class ContractsSettings(BaseSettings):
     """The declarative quarter of upstream changes `starlab contracts replay` plays."""
     replay_retry_delay_s: float = Field(default=3.0, ge=0)
     """`dag_retry_delay_s` inside the replay (see above)."""
+    replay_parallel_arms: bool = True
+    """Play the two arms at once, each in its own process with its own Airflow metadata DB
+    (contracts/replay/run.py). Off: one process plays them one after the other."""
     replay_events_per_day: int = Field(default=150, ge=10, le=100_000)
     """Engagement events the producer sends per simulated day (real records through Kafka)."""
     replay_timeout_s: float = Field(default=1_800.0, gt=0)

@@ -220,6 +220,8 @@ class ReplayResult(_Frozen):
     real: tuple[str, ...]
     simulated: tuple[str, ...]
     cores: int = 0
+    arms_at_once: bool = False
+    """The arms played side by side (one process each): their runtimes shared the same machine."""
     load_1m: tuple[float, float] = (0.0, 0.0)
     """The machine's 1-minute load average when the replay started and ended: runtimes are wall
     seconds on a shared machine, and this says how shared it was."""

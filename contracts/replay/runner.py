@@ -2,8 +2,10 @@
 
 Backs story 1's results (breakages 4 -> 0, runtime variance, pages, lead
 time). It runs as a child process of `starlab contracts replay` with
-`AIRFLOW_HOME` set (Airflow reads its configuration at import, and one
-process amortizes Airflow's import over every `dag.test()` of both arms).
+`AIRFLOW_HOME` set (Airflow reads its configuration at import): by default
+one child per arm, both at once, each on its own copy of the metadata DB;
+or one child playing the arms in turn (`replay_parallel_arms` off), which
+amortizes Airflow's import over every `dag.test()` of both.
 
 Per arm: a private world (contracts/replay/world.py; both arms' worlds
 start at once, before anything is measured), a scratch repository

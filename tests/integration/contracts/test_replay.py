@@ -14,7 +14,9 @@ changes the demo replays.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,15 +50,29 @@ def short_script(path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def replay(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplayResult]:
+def work_dir(stack: Settings) -> Iterator[Path]:
+    """The replay's folder, kept (`keep=True`) so the test can open each arm's metadata DB.
+
+    Under the stack's home, not pytest's private tmp: each arm's PostgreSQL runs as its
+    own OS user and must traverse every parent folder."""
+    base = stack.home / "replay"
+    base.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="test-", dir=base))
+    yield work
+    shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def replay(stack: Settings, work_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> ReplayResult:
     # Postgres and Connect are started per arm from the stack's binaries and resolved jars.
     manager.up(stack, ["airflow"], progress=lambda m: None)
     script = short_script(tmp_path_factory.mktemp("replay") / "short.yaml")
     cfg = ContractsSettings(replay_events_per_day=60)
+    assert cfg.replay_parallel_arms  # the default: one process per arm, both at once
     lines: list[str] = []
-    result = run_replay(stack, cfg, script=script, progress=lines.append)
+    result = run_replay(stack, cfg, script=script, progress=lines.append, work_dir=work_dir, keep=True)
     assert len(result.arms) == 2, lines[-20:]
-    yield result
+    return result
 
 
 def test_breakages_reach_production_without_the_gate_and_none_with_it(replay: ReplayResult) -> None:
@@ -86,11 +102,12 @@ def test_the_urgent_change_lands_the_same_day_through_a_new_model_version(replay
     assert after and all(not r.failed for r in after)  # the Sales report kept reading v1
 
 
-def test_the_dag_runs_were_real_and_are_in_the_airflow_db(replay: ReplayResult, stack: Settings) -> None:
-    db = stack.airflow_home_dir.resolve() / "airflow.db"
-    with sqlite3.connect(db) as con:
-        known = set(con.execute("select dag_id, run_id from dag_run").fetchall())
+def test_the_dag_runs_were_real_and_are_in_the_airflow_db(replay: ReplayResult, work_dir: Path) -> None:
     for arm in replay.arms:
+        # each arm ran in its own process on its own copy of the migrated metadata DB
+        db = work_dir / f"runner-{arm.arm.value}" / "airflow" / "airflow.db"
+        with sqlite3.connect(db) as con:
+            known = set(con.execute("select dag_id, run_id from dag_run").fetchall())
         assert arm.runs, arm.arm
         for run in arm.runs:
             assert (run.dag_id, run.run_id) in known, run
