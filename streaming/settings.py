@@ -36,17 +36,21 @@ class StreamSettings(BaseSettings):
     demo_fault_rate_per_s: float = Field(default=200.0, gt=0)
     """Live rate of the fault run: slow enough that the input outlasts the fault and the
     job's recovery (20,000 events: 100 s of input, the kill 30 s in; a killed job commits
-    output again about 40 s later), so the freshness alert fires and resolves while data
+    output again 15-40 s later), so the freshness alert fires and resolves while data
     still flows, not because the input ended."""
     demo_fault_rate_per_s_cluster: float = Field(default=100.0, gt=0)
     """The same on the cluster topology, where recovery is slower on the same 2 cores
     (the job is resubmitted to the session cluster and restored beside 3 brokers and 3
     Flink JVMs): at 200/s the alert resolved 39 s after the job was back, 4 s after the
     input ended, so "resolved by recovery" could not be told from "the input ended"."""
-    demo_alert_freshness_s: float = Field(default=20.0, gt=0)
-    """The fault run's copy of FreshnessSLOBreach: above 20 s for 2 s (a healthy run's
-    p95 freshness is one checkpoint plus about 5 s, ~10 s; the shipped rule's 300 s is for
-    production, where nobody kills the job on purpose)."""
+    demo_alert_freshness_s: float = Field(default=12.0, gt=0)
+    """The fault run's copy of FreshnessSLOBreach: above 12 s for 2 s. A healthy job commits
+    every checkpoint (5 s), so its freshness saws between about 1 and 7 s; a killed job
+    commits nothing until it is back and has checkpointed, and its freshness climbed to
+    about 22 s here. 12 s sits 5 s above the healthy peaks and 10 s below the outage's
+    (the earlier 20 s sat on the outage's peak: after the job's restore got faster, one
+    run never crossed it for the 2 s the rule waits). The shipped rule's 300 s is for
+    production, where nobody kills the job on purpose."""
 
 
 @lru_cache(maxsize=1)

@@ -54,6 +54,7 @@ __all__ = [
     "DEFAULT_WINDOW",
     "JSON_FORMAT",
     "NO_DATA",
+    "OFF_SCALE",
     "WINDOW_FIELD",
     "AlertResult",
     "Dashboard",
@@ -66,6 +67,7 @@ __all__ = [
     "fetch",
     "firing_intervals",
     "load_json",
+    "off_scale",
     "panel_png",
     "render",
     "render_from_json",
@@ -91,6 +93,8 @@ _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 # so "next point" means "within 1.5 steps" and one missing point already splits an interval.
 _GAP_STEPS = 1.5
 _LEGEND_CHARS = 38  # wrap width of a legend entry, so it fits the panel's right margin
+OFF_SCALE = 4.0
+"""A threshold more than this many times the panel's highest value is named in the legend, not drawn."""
 _ALERT_COLORS = ("#f0883e", "#d1242f", "#8250df", "#bf8700", "#1a7f37")
 
 
@@ -464,6 +468,12 @@ def _series_label(legend: str, series: Series, group: Sequence[Series]) -> str:
     return f"{legend} {{{detail}}}" if detail else legend
 
 
+def off_scale(threshold: float, peak: float | None) -> bool:
+    """A threshold far above everything drawn (the production SLO's 300 s beside a demo run's
+    20 s of freshness) would squash the data into a flat line: it is named in the legend instead."""
+    return peak is not None and peak > 0 and threshold > OFF_SCALE * peak
+
+
 def _with_gaps(values: Sequence[tuple[float, float]], step: float) -> tuple[list[float], list[float]]:
     """Points to plot: infinities become NaN and a missing step breaks the line instead of bridging it."""
     xs: list[float] = []
@@ -524,8 +534,13 @@ def _draw_panel(data: DashboardData, index: int, title: str | None = None) -> by
                 ms=3,
                 label=textwrap.fill(_series_label(q.legend, s, q.series), _LEGEND_CHARS),
             )
+    peak = max((v for q in results for s in q.series for _, v in s.values if math.isfinite(v)), default=None)
     for label, value in panel.thresholds:
-        ax.axhline(value, ls="--", lw=1.1, color="#cf222e", label=f"{label} ({value:g} {panel.unit})".strip())
+        text = f"{label} ({value:g} {panel.unit})".strip()
+        if off_scale(value, peak):
+            ax.plot([], [], ls="--", lw=1.1, color="#cf222e", alpha=0.45, label=f"{text}, above the plot")
+        else:
+            ax.axhline(value, ls="--", lw=1.1, color="#cf222e", label=text)
     for name in panel.alert_names:
         alert = data.alerts.get(name)
         for i, (a, b) in enumerate(alert.intervals if alert else ()):

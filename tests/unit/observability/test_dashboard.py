@@ -30,6 +30,7 @@ from starlab.observability.dashboard import (
     fetch,
     firing_intervals,
     load_json,
+    off_scale,
     render,
     render_from_json,
 )
@@ -433,3 +434,19 @@ def test_a_runs_dashboard_watches_that_run_only_and_draws_its_alert_threshold() 
     (fresh,) = [p for p in d.panels if "FreshnessSLOBreach" in p.alert_names]
     assert fresh.thresholds[0] == ("this run's alert", 20.0)
     assert ("freshness SLO", 300.0) in fresh.thresholds
+
+
+@pytest.mark.parametrize(
+    ("threshold", "peak", "named_only"),
+    [
+        (300.0, 22.0, True),  # the production SLO beside a demo run's freshness: legend only
+        (20.0, 22.0, False),  # the run's own threshold is drawn
+        (80.0, 22.0, False),  # within 4x of the data: drawn
+        (300.0, None, False),  # no data: the threshold is all there is to show
+        (300.0, 0.0, False),
+    ],
+)
+def test_a_threshold_far_above_the_data_is_named_not_drawn(
+    threshold: float, peak: float | None, named_only: bool
+) -> None:
+    assert off_scale(threshold, peak) is named_only
