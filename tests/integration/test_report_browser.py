@@ -3,9 +3,10 @@
 Headless Chromium (Debian's `chromium`, installed when missing) opens the
 page from disk under Playwright (starlab/evidence/browser.py), which records
 every request the page makes. The report is built by the real
-`build_report` from claims of every status and a plot drawn by story 3's
-own plotting code; the screenshot is kept as `reports/artifacts/`
-`evidence-report.png`, an artifact of the test run.
+`build_report` from claims of every status, a plot drawn by story 3's own
+plotting code, and a real run of what needs no stack: story 4's TCO model
+(its claims and both plots) and its outcome claims. The screenshot is kept
+as `reports/artifacts/evidence-report.png`, an artifact of the test run.
 
 The network check is shown able to fail: the same browser, given a page
 with one remote image, reports that request.
@@ -50,6 +51,12 @@ def _claim(story: str, n: int, measured: float | None) -> Claim:
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from feature_cache.evidence import outcome_claims
+    from feature_cache.tco.evidence import claims as tco_claims
+    from feature_cache.tco.inputs import DEFAULT_INPUTS_PATH, load_inputs
+    from feature_cache.tco.model import run_model
+    from feature_cache.tco.plot import CURVES_PNG, TORNADO_PNG, cost_curves_figure, tornado_figure
+    from feature_cache.tco.sensitivity import run_sensitivity
     from streaming.plots import drift_figure
     from streaming.reconcile import Reconciliation, WindowDrift
 
@@ -60,6 +67,14 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     minute, start = 60_000, 1_700_000_000_000
     drifting = [WindowDrift("item-1", start + minute * i, {"events": 3}, {"events": 4}) for i in range(5)]
     save_plot(drift_figure(Reconciliation(40, drifting), Reconciliation(40)), "3-streaming-drift", reports)
+    # A real run of the part of a story that needs no stack: story 4's TCO model gives its
+    # claims and both of its plots through the story's own code, beside the story's outcome
+    # claims that no local run measures.
+    inputs = load_inputs(DEFAULT_INPUTS_PATH)
+    tco = run_model(inputs)
+    save_plot(tornado_figure(run_sensitivity(inputs)), TORNADO_PNG, reports)
+    save_plot(cost_curves_figure(tco), CURVES_PNG, reports)
+    record([*tco_claims(tco), *outcome_claims()], "4-feature-store", reports)
     return build_report(reports).html_path
 
 
@@ -67,13 +82,15 @@ def test_every_claim_and_plot_renders_and_nothing_is_fetched(report: Path, chrom
     view = open_in_browser(report, screenshot=ARTIFACT, chromium=chromium)
 
     claims = json.loads((report.parent / "evidence.json").read_text())["claims"]
-    assert len(view.rows) == len(claims) == 6
+    tco = [c for c in claims if c["story"] == "4-feature-store"]
+    assert len(tco) >= 5 and {c["status"] for c in tco} >= {"pass", "not measured"}  # the real run's
+    assert len(view.rows) == len(claims)
     for c, row in zip(claims, view.rows, strict=True):
         assert c["claim"] in row
         assert ("NOT MEASURED" in row) == (c["status"] == "not measured")
 
     plots = sorted(p.stem for p in (report.parent / "plots").glob("*.png"))
-    assert plots == ["3-streaming-drift"]
+    assert plots == ["3-streaming-drift", "4-feature-store-tco-curves", "4-feature-store-tco-tornado"]
     assert sorted(alt for alt, _ in view.images) == plots
     assert all(width > 100 for _, width in view.images), view.images  # decoded, not a broken image
 
