@@ -4,8 +4,9 @@ Two rich progress bars: the whole demo (stories done of all, elapsed) and
 the running story (elapsed against the time it took last run, from
 `reports/latest/timings.json`; a first run shows a spinner and the elapsed
 time only, since nothing says how long it will take). The story's own
-messages print above the bars. At the end: one table of every claim beside
-its measurement, then the time per story.
+messages print above the bars, each after the seconds the story has run so
+far. At the end: one table of every claim beside its measurement, then the
+time per story.
 
 On a console that is not a terminal (CI logs, `| tee`) rich draws no live
 bars; the messages and the final tables still print, line by line.
@@ -18,6 +19,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -81,7 +83,12 @@ class RichDemoView:
         self._ticker.start()
 
     def message(self, text: str) -> None:
-        self._progress.console.print(f"[dim]·[/dim] {text}")
+        # Each line carries the story's elapsed seconds, so a log says which step took the time.
+        at = ""
+        if self._story is not None and not self._stop.is_set():
+            at = f"[dim]{self._progress.tasks[self._story].elapsed or 0.0:>4.0f}s[/dim] "
+        # escape(): a story's text is printed as written, "[1, 2]" included, never read as markup
+        self._progress.console.print(f"[dim]·[/dim] {at}{escape(text)}", highlight=False)
 
     def story_finished(self, run: StoryRun) -> None:
         self._stop.set()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -154,7 +155,18 @@ def test_the_view_prints_messages_and_every_claim_beside_its_measurement(
     console.print(claims_table(result))
     console.print(timings_table(result.runs, result.seconds))
     text = out.getvalue()
-    assert "alpha saw 7 events" in text
+    assert re.search(r"· +\d+s alpha saw 7 events", text), text  # with the story's elapsed seconds
+    assert "[dim]" not in text
     assert "PASS" in text and "FAIL" in text
     assert "9 min" in text  # beta's measured value, next to its claimed "< 5 min"
     assert "total" in text
+
+
+def test_a_storys_text_is_printed_as_written_not_read_as_markup() -> None:
+    out = io.StringIO()
+    view = RichDemoView(Console(file=out, width=160, force_terminal=False))
+    try:
+        view.message("DLQ [1, 2] and [bold]as written[/bold]")
+    finally:
+        view.close()
+    assert "DLQ [1, 2] and [bold]as written[/bold]" in out.getvalue()
