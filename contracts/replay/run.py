@@ -74,9 +74,8 @@ def contracts_env(cfg: ContractsSettings) -> dict[str, str]:
 
 @dataclass
 class _Child:
-    """One runner process: the arms it plays, its request and result files, its output's tail."""
+    """One runner process: its request and result files (the request names its arms), its output's tail."""
 
-    arms: tuple[Arm, ...]
     request: Path
     result: Path
     log_tail: Path
@@ -156,9 +155,7 @@ def run_replay(
         req_path = child_dir / "request.json"
         req_path.write_text(request.model_dump_json())
         env = {**base_env, **airflow_env(own), "STARLAB_AIRFLOW_HOME": str(own.airflow_home_dir.resolve())}
-        children.append(
-            _Child(group, req_path, child_dir / "result.json", child_dir / "runner.log.tail", env)
-        )
+        children.append(_Child(req_path, child_dir / "result.json", child_dir / "runner.log.tail", env))
     t0, load_start = time.monotonic(), os.getloadavg()[0]
     results = _run_children(children, cfg.replay_timeout_s, progress)
     if len(results) == 1:

@@ -62,7 +62,7 @@ def _child(tmp: Path, arm: Arm) -> _Child:
     (folder / "ok.json").write_text(RunnerResult(result=_result(arm)).model_dump_json())
     (folder / "fail.json").write_text(RunnerResult(error=f"{arm.value} broke").model_dump_json())
     (folder / "request.json").write_text("{}")
-    return _Child((arm,), folder / "request.json", folder / "result.json", folder / "tail", env={})
+    return _Child(folder / "request.json", folder / "result.json", folder / "tail", env={})
 
 
 def _run(tmp: Path, modes: dict[Arm, str], timeout_s: float = 30.0) -> tuple[list[ReplayResult], list[str]]:
