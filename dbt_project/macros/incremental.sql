@@ -12,12 +12,22 @@
   - incremental: the dates touched by lake rows ingested after the newest
     ingest time already in the table (minus lookback_minutes), plus horizon
     dates missing from the table (a widened backfill_days, a gap).
+
+  Both incremental questions are answered from the snapshot's file list
+  (source lake.events_files: each data file's partition, which is its
+  event_date, and the upper bound of its ingest_ts, from the Iceberg
+  manifests), not from the rows: a date holds rows ingested after the
+  watermark exactly when one of its files has an upper bound past it. The
+  row scan this replaced read every ingest_ts of the horizon and cost 1.3 s
+  at 10M events, more than the one new day's own build. A file without a
+  bound counts as touched.
 -#}
 {% macro engagement_dates_filter(column='event_date') -%}
     {%- if not execute -%}
         {{ return('true') }}
     {%- endif -%}
     {%- set lake = source('lake', 'events') -%}
+    {%- set files = source('lake', 'events_files') -%}
     {%- set history_days = (var('backfill_days') | int) + (var('ranking_window_days') | int) - 2 -%}
 
     {%- if var('as_of_date', none) -%}
@@ -41,14 +51,19 @@
         "select cast(max(max_ingested_at) - to_minutes(" ~ (var('lookback_minutes') | int) ~ ") as varchar) from " ~ this
     ).rows[0][0] -%}
     {%- set touched_sql -%}
+        with file_dates as (
+            select cast(partition_key as date) as event_date, max_ingest_ts, record_count
+            from {{ files }}
+        )
         {%- if wm is not none %}
-        select distinct event_date from {{ lake }}
-        where ingest_ts > cast('{{ wm }}+00:00' as timestamptz)
+        select event_date from file_dates
+        where (max_ingest_ts is null or max_ingest_ts > cast('{{ wm }}+00:00' as timestamptz))
           and event_date >= date '{{ oldest }}'
         union
         {% endif -%}
-        select distinct event_date from {{ lake }}
+        select event_date from file_dates
         where event_date >= date '{{ oldest }}'
+          and record_count > 0
           and event_date not in (select event_date from {{ this }})
         order by 1
     {%- endset -%}

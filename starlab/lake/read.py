@@ -13,6 +13,12 @@ and sees a consistent table no matter what commits after it. The events
 table is append-only (no row-level deletes: the stream appends, compaction
 rewrites whole files), which is what lets a list of data files stand for the
 table; `table_state` refuses a snapshot that has delete files.
+
+Beside the view, `register_view` writes the snapshot's file list with each
+file's partition and newest ingest time, both from the manifests: an
+incremental model asks it which partitions hold rows newer than its
+watermark without scanning a row (`dbt_project/macros/incremental.sql`,
+story 2's incremental run at 10M events).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import duckdb
+from pyiceberg.conversions import from_bytes
 from pyiceberg.manifest import DataFileContent
 from pyiceberg.schema import Schema
 from pyiceberg.table import Table
@@ -31,12 +38,16 @@ from pyiceberg.types import (
     IcebergType,
     IntegerType,
     LongType,
+    NestedField,
     StringType,
     TimestampType,
     TimestamptzType,
 )
 
 from starlab.lake.errors import LakeError
+
+INGEST_COLUMN = "ingest_ts"
+"""The column whose per-file upper bound `register_view` lists (`<view>_files.max_ingest_ts`)."""
 
 _DUCKDB_TYPES: dict[type[IcebergType], str] = {
     StringType: "VARCHAR",
@@ -59,6 +70,10 @@ class DataFile:
     partition: str
     rows: int
     bytes: int
+    max_ingest_ts: datetime | None = None
+    """Upper bound of the file's `ingest_ts` from its manifest entry (exact for
+    timestamps, which Iceberg never truncates); None when the table has no such
+    column or the writer kept no bounds, which a reader must treat as "anything"."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +122,8 @@ def table_state(table: Table, snapshot_id: int | None = None) -> TableState:
     if snap is None:
         return TableState(name, None, None, len(table.snapshots()), ())
     part_types = [f.field_type for f in table.spec().partition_type(table.schema()).fields]
+    schema = table.schema()
+    ingest = schema.find_field(INGEST_COLUMN) if INGEST_COLUMN in schema.column_names else None
     files: list[DataFile] = []
     for task in table.scan(snapshot_id=snap.snapshot_id).plan_files():
         if task.delete_files:
@@ -123,10 +140,21 @@ def table_state(table: Table, snapshot_id: int | None = None) -> TableState:
                 partition=part,
                 rows=f.record_count,
                 bytes=f.file_size_in_bytes,
+                max_ingest_ts=_timestamp_bound(f.upper_bounds, ingest),
             )
         )
     committed = datetime.fromtimestamp(snap.timestamp_ms / 1000, UTC)
     return TableState(name, snap.snapshot_id, committed, len(table.snapshots()), tuple(files))
+
+
+def _timestamp_bound(bounds: dict[int, bytes] | None, field: NestedField | None) -> datetime | None:
+    """A timestamp column's bound from a manifest entry (micros since the epoch, UTC)."""
+    if field is None or not bounds or field.field_id not in bounds:
+        return None
+    if not isinstance(field.field_type, TimestampType | TimestamptzType):
+        return None
+    micros = from_bytes(field.field_type, bounds[field.field_id])
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(micros))
 
 
 def local_path(uri: str) -> str:
@@ -178,12 +206,23 @@ def register_view(
     """Create (or replace) `view` in DuckDB over the table at a snapshot; records the pin.
 
     The pin goes to `lake.snapshot_pins` (view, snapshot, when), so a run
-    can say which snapshot it read (a reconciliation, a backfill).
+    can say which snapshot it read (a reconciliation, a backfill). The
+    snapshot's files go to the table `<view>_files` (path, partition, rows,
+    bytes, newest ingest time): what a planner knows from the manifests alone.
     """
     state = table_state(table, snapshot_id)
     schema_name = view.split(".")[0] if "." in view else "main"
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema_name}")
     con.execute(f"CREATE OR REPLACE VIEW {view} AS {scan_sql(state, table.schema())}")
+    con.execute(
+        f"CREATE OR REPLACE TABLE {view}_files (file_path VARCHAR PRIMARY KEY, partition_key VARCHAR, "
+        "record_count BIGINT, file_size_bytes BIGINT, max_ingest_ts TIMESTAMPTZ)"
+    )
+    if state.files:
+        con.executemany(
+            f"INSERT INTO {view}_files VALUES (?, ?, ?, ?, ?)",
+            [[f.path, f.partition, f.rows, f.bytes, f.max_ingest_ts] for f in state.files],
+        )
     con.execute(
         f"CREATE TABLE IF NOT EXISTS {schema_name}.snapshot_pins "
         "(view_name VARCHAR PRIMARY KEY, table_name VARCHAR, snapshot_id BIGINT, files INTEGER, "
@@ -209,6 +248,7 @@ def pinned_snapshot(con: duckdb.DuckDBPyConnection, view: str) -> int | None:
 
 
 __all__ = [
+    "INGEST_COLUMN",
     "DataFile",
     "TableState",
     "duckdb_columns",

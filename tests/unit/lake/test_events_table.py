@@ -94,6 +94,25 @@ def test_a_view_pins_one_snapshot_and_later_commits_are_not_in_it(settings: Sett
     assert (again.rows, again.files) == (first.rows, first.files)
 
 
+def test_the_file_list_beside_the_view_has_each_files_date_and_newest_ingest_time(settings: Settings) -> None:
+    # What the incremental models read instead of the rows (macros/incremental.sql): the
+    # manifests' bounds must equal the rows' own maxima, or a date with new rows would be skipped.
+    write_lake_events(_events(seed=1), settings, batch_id="b1")
+    write_lake_events(_events(seed=2), settings, batch_id="b2")
+    con = duckdb.connect()
+    state = register_view(con, ensure_events_table(settings), "lake.events")
+    listed = con.execute(
+        "select file_path, partition_key, record_count, max_ingest_ts from lake.events_files order by 1"
+    ).fetchall()
+    from_rows = con.execute(
+        "select filename, cast(min(event_date) as varchar), count(*), max(cast(ingest_ts as timestamptz)) "
+        "from lake.events group by filename order by 1"
+    ).fetchall()
+    assert len(listed) == state.file_count > 2
+    assert listed == from_rows
+    assert all(f.max_ingest_ts is not None for f in state.files)
+
+
 def test_an_unknown_snapshot_is_refused(settings: Settings) -> None:
     write_lake_events(_events(), settings)
     with pytest.raises(LakeError, match="no snapshot 42"):
