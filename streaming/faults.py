@@ -77,7 +77,9 @@ def kill_taskmanager(settings: Settings) -> str:
 
     The job does not wait for it: with two slots per TaskManager a
     parallelism-2 job restarts on the other one as soon as the JobManager
-    misses the heartbeats (5 s).
+    misses the heartbeats (5 s). The job's slots are spread over both
+    (`taskmanager.load-balance.mode: SLOTS`), so the other one already ran
+    half of it, warm (ADR 0008: 26-30 s without output instead of 39 s).
     """
     tm = FlinkTaskManager(settings, busiest_taskmanager(settings))
     tm.kill()

@@ -349,6 +349,11 @@ def flink_cluster_conf(settings: Settings) -> dict[str, str]:
         "taskmanager.memory.process.size": "2048m",
         "taskmanager.memory.jvm-metaspace.size": "384m",
         "taskmanager.numberOfTaskSlots": str(FLINK_SLOTS_PER_TM),
+        # A job's slots spread over both TaskManagers (the default fills the first one):
+        # a killed TaskManager then takes half the job, and the restart lands on a JVM
+        # that already runs the other half (job classes loaded, JIT warm, RocksDB's
+        # native library in memory) instead of an idle one.
+        "taskmanager.load-balance.mode": "SLOTS",
         "parallelism.default": "2",
         "rest.address": url.host or "127.0.0.1",
         "rest.bind-address": url.host or "127.0.0.1",

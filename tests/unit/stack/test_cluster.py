@@ -104,6 +104,8 @@ def test_the_session_cluster_listens_on_loopback_and_exports_metrics_there(
     ):
         assert conf[key] == "127.0.0.1", key
     assert conf["rest.port"] == "8088"
+    # a job's slots spread over both TaskManagers, so a TaskManager kill leaves a warm half
+    assert conf["taskmanager.load-balance.mode"] == "SLOTS"
     assert not any(k.startswith("restart-strategy") for k in conf)  # the job's own, one place
     # metrics through JMX (no port) and the loopback agent, never the Prometheus reporter
     assert not any(k.startswith("metrics.reporter.prom") for k in conf)
