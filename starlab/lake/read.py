@@ -43,9 +43,11 @@ from pyiceberg.types import (
     TimestampType,
     TimestamptzType,
 )
+from pyiceberg.utils.datetime import micros_to_timestamptz
 
 from starlab.lake.errors import LakeError
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 INGEST_COLUMN = "ingest_ts"
 """The column whose per-file upper bound `register_view` lists (`<view>_files.max_ingest_ts`)."""
 
@@ -121,8 +123,8 @@ def table_state(table: Table, snapshot_id: int | None = None) -> TableState:
     name = ".".join(table.name())
     if snap is None:
         return TableState(name, None, None, len(table.snapshots()), ())
-    part_types = [f.field_type for f in table.spec().partition_type(table.schema()).fields]
     schema = table.schema()
+    part_types = [f.field_type for f in table.spec().partition_type(schema).fields]
     ingest = schema.find_field(INGEST_COLUMN) if INGEST_COLUMN in schema.column_names else None
     files: list[DataFile] = []
     for task in table.scan(snapshot_id=snap.snapshot_id).plan_files():
@@ -153,8 +155,11 @@ def _timestamp_bound(bounds: dict[int, bytes] | None, field: NestedField | None)
         return None
     if not isinstance(field.field_type, TimestampType | TimestamptzType):
         return None
-    micros = from_bytes(field.field_type, bounds[field.field_id])
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(micros))
+    return micros_to_timestamptz(int(from_bytes(field.field_type, bounds[field.field_id])))
+
+
+def _epoch_micros(at: datetime | None) -> int | None:
+    return None if at is None else (at - _EPOCH) // timedelta(microseconds=1)
 
 
 def local_path(uri: str) -> str:
@@ -219,9 +224,20 @@ def register_view(
         "record_count BIGINT, file_size_bytes BIGINT, max_ingest_ts TIMESTAMPTZ)"
     )
     if state.files:
-        con.executemany(
-            f"INSERT INTO {view}_files VALUES (?, ?, ?, ?, ?)",
-            [[f.path, f.partition, f.rows, f.bytes, f.max_ingest_ts] for f in state.files],
+        # One statement over five lists, not executemany (DuckDB's took 6 s for 5,000 files,
+        # this 0.05 s) nor an Arrow table (building one imports pandas: 1.7 s a process);
+        # this runs before every dbt run. Unnests in one select list are zipped row by row.
+        con.execute(
+            f"INSERT INTO {view}_files SELECT unnest($1::VARCHAR[]), unnest($2::VARCHAR[]), "
+            "unnest($3::BIGINT[]), unnest($4::BIGINT[]), "
+            "timezone('UTC', make_timestamp(unnest($5::BIGINT[])))",
+            [
+                [f.path for f in state.files],
+                [f.partition for f in state.files],
+                [f.rows for f in state.files],
+                [f.bytes for f in state.files],
+                [_epoch_micros(f.max_ingest_ts) for f in state.files],
+            ],
         )
     con.execute(
         f"CREATE TABLE IF NOT EXISTS {schema_name}.snapshot_pins "
