@@ -250,6 +250,9 @@ class Counters(BaseModel):
     dependency_calls: int = 0
     """Design A: HTTP requests the fan-outs sent, retries included. B's calls are in
     `ondemand_calls` (attempts not split out); the dependencies' /stats count every request."""
+    dependency_calls_answered: int = 0
+    """Design A: of `dependency_calls`, those whose response headers came back. A service's own
+    count lies between the two: an attempt abandoned in flight may or may not have reached it."""
     writebacks: int = 0
     writeback_rejected: int = 0
     """On-demand answers not written back: the user has not proved hot yet."""
@@ -545,6 +548,7 @@ class _Runtime:
         assert self.client is not None
         res = await self.client.fetch(user_id, request_id=rid)
         self.counters.dependency_calls += res.calls_made
+        self.counters.dependency_calls_answered += res.calls_answered
         if res.features is None:
             failed = [d.name.value for d in res.dependencies if d.outcome is CallOutcome.FAILED]
             return None, {}, [], ", ".join(failed) or "deadline"

@@ -144,6 +144,10 @@ class DependencyResult:
     service_ms: float | None = None
     """What the service reported spending on the last attempt it answered
     (`X-Service-Time-Ms`); latency_ms minus this is the caller's own overhead."""
+    answered: int = 0
+    """Attempts whose response headers arrived, so the service's handler surely ran. The rest
+    (timed out or cancelled in flight) may never have reached it: on a starved machine the
+    caller gives up and closes the connection before the service reads the request."""
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,11 @@ class FanoutResult:
     def calls_made(self) -> int:
         """HTTP requests sent, retries included: what the story's cost per call is charged on."""
         return sum(d.attempts for d in self.dependencies)
+
+    @property
+    def calls_answered(self) -> int:
+        """Of `calls_made`, the requests a service surely handled (its headers came back)."""
+        return sum(d.answered for d in self.dependencies)
 
     @property
     def retried(self) -> bool:
@@ -214,6 +223,7 @@ class _Tracker:
     started: float = 0.0
     ended: float | None = None
     service_ms: float | None = None
+    answered: int = 0
 
 
 class FanoutClient:
@@ -309,7 +319,9 @@ class FanoutClient:
                 payloads[name] = task.result()
                 outcome = CallOutcome.RETRIED if tr.attempts > 1 else CallOutcome.OK
             results.append(
-                DependencyResult(name, outcome, tr.attempts, latency_ms, tuple(tr.failures), tr.service_ms)
+                DependencyResult(
+                    name, outcome, tr.attempts, latency_ms, tuple(tr.failures), tr.service_ms, tr.answered
+                )
             )
 
         features: UserFeatures | None = None
@@ -420,6 +432,7 @@ class FanoutClient:
                 asyncio.timeout(timeout_s),
                 self._session.get(url, headers=headers) as resp,
             ):
+                tracker.answered += 1  # a status line came back: the service's handler ran
                 body = await resp.read()
                 status = resp.status
                 reported = resp.headers.get(SERVICE_TIME_HEADER)

@@ -33,11 +33,17 @@ def test_loadtest_a_vs_b_produces_every_figure(stack: Settings, tmp_path: Path) 
     assert a.requests == b.requests == 320
     # A calls all four services per request, up to 3 attempts each; B only on a miss.
     assert 3.0 <= a.calls_per_request <= 12.0
-    # The services' own count (what the cost is charged on) matches what A's app says it sent
-    # (an attempt cancelled in flight may never reach a service: at most a few).
+    # The services' own count (what the cost is charged on) lies between what A's app answered
+    # and what it sent. An attempt abandoned in flight (timed out, or cancelled by fail-fast) may
+    # never reach a service: on a starved CI machine a third of them did not (1,054 of 1,539).
     run_a = next(r for r in result.runs if r.result.design is Design.A)
-    sent = run_a.state.counters.dependency_calls
-    assert sent * 0.97 <= sum(d.calls for d in a.dependencies) <= sent
+    counters = run_a.state.counters
+    served = sum(d.calls for d in a.dependencies)
+    assert 0 < counters.dependency_calls_answered <= served <= counters.dependency_calls
+    print(
+        f"\nA: {counters.dependency_calls} calls sent, {served} served, "
+        f"{counters.dependency_calls_answered} answered"
+    )
     assert b.calls_per_request < 0.5 and b.hit_rate is not None and b.hit_rate > 0.8
     assert {d.name.value for d in a.dependencies} == {"social", "embeddings", "geo", "abuse"}
     assert b.fetch.p95 < a.fetch.p95

@@ -80,7 +80,7 @@ def test_all_four_answer_typed_features() -> None:
     async def scenario() -> None:
         async with simulators() as eps, FanoutClient(eps) as client:
             result = await client.fetch("u42", request_id="r1")
-        assert result.ok and result.calls_made == 4 and not result.retried
+        assert result.ok and result.calls_made == result.calls_answered == 4 and not result.retried
         assert set(_outcomes(result).values()) == {CallOutcome.OK}
         features = result.raise_for_failure()
         assert features.social.user_id == features.geo.user_id == "u42"
@@ -130,6 +130,8 @@ def test_retries_are_bounded(mode: FailureMode, kind: FailureKind) -> None:
         assert abuse_result.outcome is CallOutcome.FAILED and abuse_result.attempts == 3
         assert abuse_result.failures == (kind,) * 3
         assert result.calls_made == 3 + 3  # three others once each, abuse three times
+        # a 503 and a reset mid-body both come after the headers: every attempt was answered
+        assert result.calls_answered == result.calls_made
 
     run(scenario)
 
@@ -157,6 +159,7 @@ def test_the_overall_deadline_caps_attempts_and_time() -> None:
         # normally 3 attempts (50 + 50 + 30 ms); fewer only if the box stalls the loop
         assert 1 <= social_result.attempts < 5
         assert set(social_result.failures) <= {FailureKind.TIMEOUT, FailureKind.DEADLINE}
+        assert social_result.answered == 0  # every attempt was abandoned before the headers came
         # five attempts would need 250 ms; the slack over 130 ms is for a loaded 2-core box
         assert elapsed_ms < 5 * 50.0
 
@@ -217,6 +220,8 @@ def test_fail_fast_cancels_the_other_calls() -> None:
             CallOutcome.CANCELLED
         }
         assert fast.latency_ms < slow_ms / 2  # 250 ms of room for a stalled loop
+        # only abuse's 503 came back; the three cancelled calls were sent, never answered
+        assert fast.calls_made == 4 and fast.calls_answered == 1
         assert {d.outcome for d in patient.dependencies if d.name is not DependencyName.ABUSE} == {
             CallOutcome.OK
         }
