@@ -16,10 +16,16 @@ pytestmark = pytest.mark.integration
 def test_write_read_and_ttl(stack: Settings) -> None:
     r = redis.Redis.from_url(stack.redis_url, decode_responses=True)
     key = f"test:{uuid.uuid4().hex}"
-    r.hset(key, mapping={"ctr": "0.12", "clicks": "7"})
-    r.pexpire(key, 300)
-    assert r.hgetall(key) == {"ctr": "0.12", "clicks": "7"}
-    assert 0 < r.pttl(key) <= 300
+    # One MULTI: the server runs the four commands at one instant, so a slow client cannot
+    # let the 300 ms pass between the write and the reads.
+    pipe = r.pipeline(transaction=True)
+    pipe.hset(key, mapping={"ctr": "0.12", "clicks": "7"})
+    pipe.pexpire(key, 300)
+    pipe.hgetall(key)
+    pipe.pttl(key)
+    _, _, values, pttl = pipe.execute()
+    assert values == {"ctr": "0.12", "clicks": "7"}
+    assert 0 < pttl <= 300
     time.sleep(0.4)
     assert r.exists(key) == 0
 

@@ -217,8 +217,10 @@ def test_control_spike_is_observed_then_expires(fleet: DependencyFleet) -> None:
     geo = DependencyName.GEO
     ids = [f"spike-{i}" for i in range(40)]  # same ids in all three phases: same draws
     before = _median([ms for _, ms in asyncio.run(_direct(fleet, geo, ids))])
-    state = fleet.control(geo, SpikeCommand(duration_s=4.0, multiply=4.0))
-    assert state.spike_multiply == 4.0 and state.spike_remaining_s > 3.5
+    # A spike long enough for the 40 calls on a starved machine, then a short one to see it
+    # expire by itself in the real process (FaultState's clock is unit-tested too).
+    state = fleet.control(geo, SpikeCommand(duration_s=120.0, multiply=4.0))
+    assert state.spike_multiply == 4.0 and state.spike_remaining_s > 110
     during_calls = asyncio.run(_direct(fleet, geo, ids))
     during = _median([ms for _, ms in during_calls])
     assert all(status == 200 for status, _ in during_calls)
@@ -226,7 +228,9 @@ def test_control_spike_is_observed_then_expires(fleet: DependencyFleet) -> None:
     # identical draws x4: the median moves by ~3 x p50 (90 ms); 2.5 x leaves room for noise
     assert during - before >= 2.5 * p50_cfg, (before, during)
     assert fleet.stats(geo).spiked >= len(ids)
-    time.sleep(max(0.0, fleet.stats(geo).control.spike_remaining_s) + 0.1)
+    assert fleet.control(geo, SpikeCommand(duration_s=0.5, multiply=4.0)).spike_remaining_s <= 0.5
+    time.sleep(0.6)
+    assert fleet.stats(geo).control.spike_remaining_s == 0.0
     after = _median([ms for _, ms in asyncio.run(_direct(fleet, geo, ids))])
     assert after < (before + during) / 2, (before, during, after)
     print(f"\ngeo median {before:.1f} ms -> spike x4 {during:.1f} ms -> after {after:.1f} ms")
@@ -245,17 +249,22 @@ def test_control_outage_fails_every_call_then_recovers(
 ) -> None:
     abuse = DependencyName.ABUSE
     before = fleet.stats(abuse).failed_outage
-    # 5 s of outage for 20 calls, and the short client timeout only where the
-    # mode is a hang: with 0.3 s for every mode, a 503 answered late on a busy
-    # 2-core box read as a TimeoutError (seen once in CI).
-    fleet.control(abuse, OutageCommand(duration_s=5.0, mode=mode))
+    # An outage that lasts until the short one below replaces it (a timed 5 s one could end
+    # mid-calls on a starved machine), and a client timeout short only where the mode is a
+    # hang: with 0.3 s for every mode, a 503 answered late on a busy 2-core box read as a
+    # TimeoutError (seen once in CI). 1 s for a hang: the service must have read the request
+    # (and counted it) before the client gives up and closes the connection.
+    fleet.control(abuse, OutageCommand(duration_s=120.0, mode=mode))
     ids = [f"out-{mode.value}-{i}" for i in range(20)]
-    timeout_s = 0.3 if mode is FailureMode.HANG else 3.0
+    timeout_s = 1.0 if mode is FailureMode.HANG else 3.0
     calls = asyncio.run(_direct(fleet, abuse, ids, timeout_s=timeout_s))
     # (that an outage refuses at once is FaultState's, unit-tested; wall times here are the box's)
     assert {status for status, _ in calls} == {seen}
     assert fleet.stats(abuse).failed_outage - before == len(ids)
-    time.sleep(max(0.0, fleet.stats(abuse).control.outage_remaining_s) + 0.1)
+    # A short outage in its place ends by itself in the real process.
+    assert fleet.control(abuse, OutageCommand(duration_s=0.5, mode=mode)).outage_remaining_s <= 0.5
+    time.sleep(0.6)
+    assert fleet.stats(abuse).control.outage_remaining_s == 0.0
     assert {status for status, _ in asyncio.run(_direct(fleet, abuse, ids))} == {200}
 
 

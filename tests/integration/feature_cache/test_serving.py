@@ -63,6 +63,20 @@ def _app(fleet: DependencyFleet | None, redis_url: str, prefix: str, **overrides
     return AppServer(APP_FACTORY, env=env)
 
 
+PATIENT = {"deps_timeout_ms": 2_000, "ondemand_deadline_ms": 5_000}
+"""For tests about TTLs and the breaker, not latency: with the default 150 ms per call, a
+starved machine times a healthy on-demand call out (then it is retried, or fails)."""
+
+
+def _wait_for_half_open(base: str, timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if httpx.get(f"{base}/admin/state").json()["breaker"]["effective_state"] == "half_open":
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"the breaker did not half-open within {timeout_s} s")
+
+
 def _write(
     client: redis.Redis, prefix: str, user: str, *, ages_s: dict[GroupName, float], expire_s: float
 ) -> None:
@@ -95,7 +109,7 @@ def test_ttl_expiry_is_refreshed_or_served_stale_never_fresh(
     # u2's groups are fresh, but its intent key expires in 1 s.
     _write(client, prefix, "u2", ages_s={}, expire_s=600)
     client.expire(group_key(prefix, "u2", GroupName.INTENT), 1)
-    with _app(fleet, stack.redis_url, prefix) as server:
+    with _app(fleet, stack.redis_url, prefix, **PATIENT) as server:
         calls0 = fleet.stats(EMB).calls_served
         body = httpx.get(f"{server.base_url}/features/u1").json()
         assert body["groups"]["intent"]["status"] == "ondemand"  # fast and stale: refreshed
@@ -139,8 +153,11 @@ def test_breaker_opens_half_opens_and_closes_through_the_app(
         stack.redis_url,
         prefix,
         breaker_failure_threshold=3,
-        breaker_recovery_s=1.0,
+        # Long enough that the refused request below is surely still inside it (a slow machine
+        # took over 1.3 s for three requests once); the half-open moments are waited for.
+        breaker_recovery_s=3.0,
         guardrail_armed=False,
+        **PATIENT,
     ) as server:
         base = server.base_url
         try:
@@ -155,11 +172,10 @@ def test_breaker_opens_half_opens_and_closes_through_the_app(
             assert fleet.stats(EMB).calls_served == calls_open  # open: refused without a call
             state = httpx.get(f"{base}/admin/state").json()["breaker"]
             assert state["state"] == "open"
-            time.sleep(1.2)  # past recovery_s, outage still on: the trial fails and re-opens
-            assert httpx.get(f"{base}/admin/state").json()["breaker"]["effective_state"] == "half_open"
+            _wait_for_half_open(base)  # past recovery_s, outage still on: the trial fails, re-opens
             assert "ondemand_failed" in httpx.get(f"{base}/features/cold10").json()["flags"]
             fleet.control(EMB, ResetCommand())  # the outage ends
-            time.sleep(1.2)  # recovery passed again: the next trial succeeds and closes
+            _wait_for_half_open(base)  # recovery passed again: the next trial succeeds and closes
             ok = httpx.get(f"{base}/features/cold11").json()
             assert ok["groups"]["intent"]["status"] == "ondemand" and "ondemand_call" in ok["flags"]
             state = httpx.get(f"{base}/admin/state").json()["breaker"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -105,10 +106,15 @@ def test_the_pointer_move_is_atomic_for_concurrent_readers(served: dict[str, Any
     for t in threads:
         t.start()
     current = "v1"
-    for _ in range(200):
+    flips = 0
+    # At least 200 flips, and on until the readers saw both versions (a starved machine may
+    # not schedule a reader inside a short burst); the deadline only bounds a broken pointer.
+    deadline = time.monotonic() + 30
+    while flips < 200 or (len(seen) < 2 and time.monotonic() < deadline):  # len: thread-safe
         nxt = "v2" if current == "v1" else "v1"
         cache.move_pointer(current, nxt, 600)
         current = nxt
+        flips += 1
     stop.set()
     for t in threads:
         t.join()
