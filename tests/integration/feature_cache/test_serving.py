@@ -44,6 +44,7 @@ from feature_cache.settings import Design, FeatureCacheSettings
 from starlab.serving.load import LoadSpec, run_load
 from starlab.serving.process import AppServer
 from starlab.settings import Settings
+from starlab.stack.process import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -68,13 +69,11 @@ PATIENT = {"deps_timeout_ms": 2_000, "ondemand_deadline_ms": 5_000}
 starved machine times a healthy on-demand call out (then it is retried, or fails)."""
 
 
-def _wait_for_half_open(base: str, timeout_s: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if httpx.get(f"{base}/admin/state").json()["breaker"]["effective_state"] == "half_open":
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"the breaker did not half-open within {timeout_s} s")
+def _wait_for_half_open(base: str) -> None:
+    def half_open() -> bool:
+        return bool(httpx.get(f"{base}/admin/state").json()["breaker"]["effective_state"] == "half_open")
+
+    wait_until(half_open, 15.0, "the breaker's half-open state", interval_s=0.1)
 
 
 def _write(
