@@ -281,6 +281,8 @@ class Claim:
         """Rebuild a claim from `to_dict` output; `passed`/`status` are recomputed.
 
         Keys this class does not know (`passed`, `recorded_at`, ...) are ignored.
+        `measured` is required even though null is a valid value: a stored claim
+        whose key was renamed or dropped must fail here, not read as "not measured".
         """
         required = (
             "story",
@@ -289,6 +291,7 @@ class Claim:
             "unit",
             "claimed",
             "comparator",
+            "measured",
             "method",
             "command",
         )
@@ -305,7 +308,7 @@ class Claim:
             unit=data["unit"],
             claimed=claimed,
             comparator=data["comparator"],
-            measured=data.get("measured"),
+            measured=data["measured"],
             method=data["method"],
             command=data["command"],
             details=dict(data.get("details") or {}),

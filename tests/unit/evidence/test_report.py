@@ -198,6 +198,14 @@ def test_from_dict_missing_field_raises() -> None:
         Claim.from_dict(d)
 
 
+def test_from_dict_without_a_measured_key_raises_instead_of_reading_not_measured() -> None:
+    d = make("<", 5, 1).to_dict()
+    d["value"] = d.pop("measured")  # a renamed key
+    with pytest.raises(EvidenceError, match="lacks measured"):
+        Claim.from_dict(d)
+    assert Claim.from_dict({**d, "measured": None}).status is Status.NOT_MEASURED
+
+
 def test_details_with_paths_and_nan_are_written_as_json(tmp_path: Path) -> None:
     c = make("<", 5, 1, details={"file": Path("data/lake"), "ratio": math.nan, "ids": (1, 2)})
     assert c.to_dict()["details"] == {"file": "data/lake", "ratio": "nan", "ids": [1, 2]}
