@@ -144,10 +144,11 @@ class FlinkJob:
         with _as_job_error():
             self.runner.start(restore=restore, timeout_s=timeout_s)
 
-    def restart(self, timeout_s: float = 300) -> Path | None:
-        """After a crash: restore from the newest checkpoint, retrying while dependencies recover."""
+    def restart(self, timeout_s: float = 300, new_jobmanager: bool = False) -> Path | None:
+        """After a crash: restore from the newest checkpoint, retrying while dependencies recover
+        (`new_jobmanager`: submit while the session cluster's restarted JobManager comes up)."""
         with _as_job_error():
-            return self.runner.restart(timeout_s)
+            return self.runner.restart(timeout_s, new_jobmanager=new_jobmanager)
 
     def rescale(self, parallelism: int, timeout_s: float = 180) -> str:
         """Stop with a savepoint and continue from it at another parallelism."""

@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from starlab.events.generator import Generator, GeneratorConfig, Manifest
 from starlab.events.model import ALLOWED_LATENESS_MS
@@ -176,6 +177,13 @@ def _signal_job(job: FlinkJob, sig: signal.Signals) -> None:
         os.killpg(pid, sig)
 
 
+def _resubmit(job: FlinkJob) -> Path | None:
+    """After the JobManager's SIGKILL: end the driver, whose job died with the JobManager
+    (no job is left to cancel), and submit the job again from its newest checkpoint."""
+    job.proc.kill()
+    return job.restart(new_jobmanager=True)
+
+
 def run_stream(settings: Settings, opts: RunOptions, progress: Progress = print) -> RunResult:
     run_id = uuid.uuid4().hex[:8]
     cluster_only = [f"{f.kind}@{f.at}" for f in opts.faults if f.kind in CLUSTER_FAULTS]
@@ -243,9 +251,15 @@ def run_stream(settings: Settings, opts: RunOptions, progress: Progress = print)
                 if f.kind in ("kill-job", "kill-jm"):
                     with job_lock:
                         if f.kind == "kill-jm":
-                            kill_jobmanager(settings)  # the job is gone with it
-                        job.kill()
-                        restored.append(str(job.restart()))
+                            jm = kill_jobmanager(settings, lambda: _resubmit(job))
+                            restored.append(str(jm.restored_from))
+                            progress(
+                                f"kill-jm: JobManager on REST after {jm.rest_up_s:.1f}s, job resubmitted "
+                                f"after {jm.resubmitted_s:.1f}s, all slots back after {jm.slots_s:.1f}s"
+                            )
+                        else:
+                            job.kill()
+                            restored.append(str(job.restart()))
                 elif f.kind == "kill-broker":
                     kill_broker(settings)
                 elif f.kind == "kill-tm":

@@ -210,6 +210,12 @@ def flink_settings(cfg: JobConfig) -> dict[str, str]:
         settings["execution.target"] = "remote"
         settings["rest.address"] = url.hostname or "localhost"
         settings["rest.port"] = str(url.port or 8081)
+        # The client retries a submission refused for a connection problem: after
+        # a JobManager restart the driver plans the job while the JobManager is
+        # still starting, and submits within half a second of its REST answering.
+        # The same 60 s of patience as the defaults (20 tries, 3 s apart).
+        settings["rest.retry.delay"] = "500 ms"
+        settings["rest.retry.max-attempts"] = "120"
     else:
         # The local mini-cluster listens on loopback only: REST (and the web
         # UI), the blob server and the TaskManager's services. Without these

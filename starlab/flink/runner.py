@@ -229,17 +229,22 @@ class FlinkJob:
         timeout_s: float = 120,
         restore_from: Path | str | None = None,
         parallelism: int | None = None,
+        new_jobmanager: bool = False,
     ) -> None:
         """Start the job process; with `restore`, resume from the last checkpoint
         (`restore_from`: from that savepoint; `parallelism`: at another parallelism).
 
         Returns once the job is submitted (its tasks may still be deploying:
-        `wait_ready` waits for the first checkpoint).
+        `wait_ready` waits for the first checkpoint). `new_jobmanager`: the
+        session cluster's JobManager was just restarted, so no job of ours can
+        be left on it; the check for one is skipped, and the driver plans the
+        job while the JobManager is still starting (its REST client retries
+        the submission until the JobManager answers).
         """
         if self.proc.pid() is not None:
             raise FlinkJobError(f"{self.name} is already running (pid {self.proc.pid()})")
         self.rendered_sql()  # a missing template value fails here, in one line, not in the JVM
-        if self.session is not None:
+        if self.session is not None and not new_jobmanager:
             # A job outlives its driver on a session cluster: one left by a
             # killed driver would write beside this one.
             self.session.cancel_all(self.pipeline_name)
@@ -277,14 +282,15 @@ class FlinkJob:
 
         self._wait(started, timeout_s, "submission")
 
-    def restart(self, timeout_s: float = 300) -> Path | None:
+    def restart(self, timeout_s: float = 300, new_jobmanager: bool = False) -> Path | None:
         """Start again from the newest checkpoint, and keep trying until it sticks.
 
         After a crash the job's dependencies may still be failing over (a
         broker restarting, a TaskManager gone): a submission can fail at
         start. Like Flink's own exponential-delay restarts, this backs off
         1 s, 2 s, 4 s ... 15 s and tries again instead of giving up, for up to
-        `timeout_s`. Returns the checkpoint it restored from.
+        `timeout_s`. Returns the checkpoint it restored from. `new_jobmanager`:
+        see `start`.
         """
         deadline = time.monotonic() + timeout_s
         backoff = 1.0
@@ -292,7 +298,11 @@ class FlinkJob:
         while True:
             ckpt = self.latest_checkpoint()
             try:
-                self.start(restore=True, timeout_s=max(10.0, deadline - time.monotonic()))
+                self.start(
+                    restore=True,
+                    timeout_s=max(10.0, deadline - time.monotonic()),
+                    new_jobmanager=new_jobmanager,
+                )
                 return ckpt
             except FlinkJobError as exc:
                 first = first or exc

@@ -83,6 +83,9 @@ def test_flink_settings_defaults_then_story_overrides_then_restore() -> None:
 def test_flink_settings_target_a_remote_cluster() -> None:
     s = flink_settings(_cfg(flink_rest_url="http://jobmanager:8081"))
     assert (s["execution.target"], s["rest.address"], s["rest.port"]) == ("remote", "jobmanager", "8081")
+    # a submission made while a restarted JobManager starts is retried every 0.5 s, for 60 s
+    assert (s["rest.retry.delay"], s["rest.retry.max-attempts"]) == ("500 ms", "120")
+    assert "rest.retry.delay" not in flink_settings(_cfg())  # the mini-cluster needs no retries
 
 
 def test_the_entry_script_imports_only_the_standard_library() -> None:
