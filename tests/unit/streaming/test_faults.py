@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,38 @@ def test_output_that_stopped_before_the_next_fault_is_paused_up_to_it() -> None:
     # reported as a 0.1 s pause before the window's end counted)
     impacts = fault_impacts([("kill-tm", 20.0), ("kill-jm", 60.0)], 200.0, [21.0, 150.0, 155.0], [], 10)
     assert [(i.fault, i.pause_s) for i in impacts] == [("kill-tm", 39.0), ("kill-jm", 90.0)]
+
+
+def test_a_jobmanager_kill_resubmits_the_job_while_the_jobmanager_starts(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The overlap ADR 0008 measured (pause 31-38 s -> 20-25 s): the resubmission begins
+    before the new JobManager is up, not after it and its TaskManagers are back."""
+    from streaming import faults
+
+    events: list[str] = []
+    resubmitting = threading.Event()
+
+    class JobManager:
+        def __init__(self, settings: Settings) -> None:
+            pass
+
+        def kill(self) -> None:
+            events.append("kill")
+
+        def start(self) -> None:
+            # A sequential harness would resubmit only after this returns: the wait fails then.
+            assert resubmitting.wait(30), "the job was not resubmitted while the JobManager started"
+            events.append("jobmanager up")
+
+    def resubmit() -> Path:
+        assert events == ["kill"]  # never before the old JobManager is dead
+        resubmitting.set()
+        return tmp_path / "chk-7"
+
+    monkeypatch.setattr(faults, "FlinkJobManager", JobManager)
+    monkeypatch.setattr(faults, "wait_for_slots", lambda settings, slots: events.append(f"{slots} slots"))
+    r = faults.kill_jobmanager(Settings(data_dir=tmp_path), resubmit)
+    assert events == ["kill", "jobmanager up", "4 slots"]
+    assert r.restored_from == tmp_path / "chk-7"
+    assert 0 <= r.rest_up_s <= r.slots_s and r.resubmitted_s >= 0
