@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
 
 if TYPE_CHECKING:
-    from rankings.publish.publisher import Publisher
+    from rankings.publish.publisher import Candidate, Publisher
 
 DAG_ID = "rankings_daily"
 
@@ -73,6 +73,17 @@ def _terminal(exc: Exception) -> Exception:
     from airflow.sdk.exceptions import AirflowFailException
 
     return AirflowFailException(str(exc))
+
+
+def _candidate(xcom: dict[str, Any]) -> Candidate:
+    """The upstream task's candidate; one that does not read back fails now (a retry reads the same XCom)."""
+    from rankings.errors import BadRecord
+    from rankings.publish.publisher import Candidate
+
+    try:
+        return Candidate.from_dict(xcom, source=f"candidate XCom of {get_current_context()['run_id']}")
+    except BadRecord as exc:
+        raise _terminal(exc) from exc
 
 
 @dag(
@@ -115,10 +126,9 @@ def rankings_daily() -> None:
     @task
     def gx_checkpoint(candidate: dict[str, Any]) -> dict[str, Any]:
         from rankings.errors import DQGateError
-        from rankings.publish.publisher import Candidate
 
         try:
-            cand = _publisher().gate(Candidate.from_dict(candidate))
+            cand = _publisher().gate(_candidate(candidate))
         except DQGateError as exc:
             raise _terminal(exc) from exc
         return cand.to_dict()
@@ -128,10 +138,9 @@ def rankings_daily() -> None:
         from airflow.sdk.exceptions import AirflowSkipException
 
         from rankings.errors import FlipRefused, StaleCandidate
-        from rankings.publish.publisher import Candidate
 
         try:
-            return asdict(_publisher().flip(Candidate.from_dict(candidate)))
+            return asdict(_publisher().flip(_candidate(candidate)))
         except StaleCandidate as exc:  # an older interval re-run: nothing to publish, not a failure
             raise AirflowSkipException(str(exc)) from exc
         except FlipRefused as exc:
@@ -139,15 +148,11 @@ def rankings_daily() -> None:
 
     @task
     def warm_cache(candidate: dict[str, Any], flipped: dict[str, Any]) -> dict[str, Any]:
-        from rankings.publish.publisher import Candidate
-
-        return asdict(_publisher().warm(Candidate.from_dict(candidate)))
+        return asdict(_publisher().warm(_candidate(candidate)))
 
     @task
     def record_metrics(candidate: dict[str, Any], served: dict[str, Any]) -> dict[str, Any]:
-        from rankings.publish.publisher import Candidate
-
-        return _publisher().record(Candidate.from_dict(candidate)).to_dict()
+        return _publisher().record(_candidate(candidate)).to_dict()
 
     # At parse time each call returns an XComArg that Airflow resolves to the
     # task's JSON at run time; `Any` tells the type checker so.

@@ -66,5 +66,10 @@ class StaleCandidate(FlipRefused):
     """The candidate ranks an older date than the live version: skipping it is correct, not a failure."""
 
 
+class BadRecord(RankingsError):
+    """A record this story wrote (the flag, its history, a candidate passed between tasks) does not
+    read back: a retry reads the same bytes, so it is terminal."""
+
+
 class RollbackUnavailable(RankingsError):
     """Nothing intact to roll back to (no previous version, or its table was rebuilt since)."""

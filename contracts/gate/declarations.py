@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from contracts.errors import BadContractInput
 from starlab.schema import CompatibilityMode, InvalidCompatibilityModeError
+from starlab.validation import one_line
 
 SUBJECTS_FILE = Path("contracts/subjects.yaml")
 CONSUMERS_FILE = Path("contracts/consumers.yaml")
@@ -161,14 +162,6 @@ def _read_yaml(path: Path, label: str) -> object:
         raise BadContractInput(f"{label}: {path} is not valid YAML{where}: {problem}") from None
 
 
-def _one_line(exc: ValidationError) -> str:
-    # An unknown key first: a typo ("versoins") is the cause of the "missing" error next to it.
-    first = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
-    where = ".".join(str(p) for p in first["loc"]) or "<root>"
-    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{where}: {first['msg']}{more}"
-
-
 def load_subjects(root: Path, label: str = "working tree") -> SubjectsFile:
     """`contracts/subjects.yaml` under `root`; missing file = no subjects (a base before contracts)."""
     path = root / SUBJECTS_FILE
@@ -177,7 +170,7 @@ def load_subjects(root: Path, label: str = "working tree") -> SubjectsFile:
     try:
         return SubjectsFile.model_validate(_read_yaml(path, label))
     except ValidationError as exc:
-        raise BadContractInput(f"{label}: {SUBJECTS_FILE}: {_one_line(exc)}") from None
+        raise BadContractInput(f"{label}: {SUBJECTS_FILE}: {one_line(exc)}") from None
 
 
 def load_consumers(root: Path, label: str = "working tree") -> ConsumersFile:
@@ -188,7 +181,7 @@ def load_consumers(root: Path, label: str = "working tree") -> ConsumersFile:
     try:
         return ConsumersFile.model_validate(_read_yaml(path, label))
     except ValidationError as exc:
-        raise BadContractInput(f"{label}: {CONSUMERS_FILE}: {_one_line(exc)}") from None
+        raise BadContractInput(f"{label}: {CONSUMERS_FILE}: {one_line(exc)}") from None
 
 
 __all__ = [

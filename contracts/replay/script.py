@@ -38,6 +38,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from contracts.errors import BadContractInput
+from starlab.validation import one_line
 
 EVENTS_SUBJECT = "engagement.events-value"
 """The subject the edge producer writes (contracts/subjects.yaml); a change to it is a producer change."""
@@ -279,13 +280,6 @@ def apply_avro_ops(schema: dict[str, Any], ops: tuple[AvroOp, ...]) -> dict[str,
 # --------------------------------------------------------------------------- loading
 
 
-def _one_line(exc: ValidationError) -> str:
-    first = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
-    where = ".".join(str(p) for p in first["loc"]) or "<root>"
-    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{where}: {first['msg']}{more}"
-
-
 def load_script(path: Path) -> Script:
     """Read and validate a replay script; any problem is `BadContractInput` in one line."""
     try:
@@ -306,7 +300,7 @@ def load_script(path: Path) -> Script:
     try:
         return Script.model_validate(data)
     except ValidationError as exc:
-        raise BadContractInput(f"replay script {path}: {_one_line(exc)}") from None
+        raise BadContractInput(f"replay script {path}: {one_line(exc)}") from None
 
 
 __all__ = [

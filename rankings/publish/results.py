@@ -11,7 +11,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from rankings.publish.gate import CheckResult
+from rankings.publish.state import validate_json_data
 from rankings.publish.warehouse import LakeStats
 
 
@@ -55,11 +58,17 @@ class Candidate:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Candidate:
-        known = set(cls.__dataclass_fields__)
-        values = {k: v for k, v in d.items() if k in known}
-        values["checks"] = [CheckResult(**c) for c in d.get("checks", [])]
-        return cls(**values)
+    def from_dict(cls, d: object, source: str = "candidate") -> Candidate:
+        """Rebuild a candidate from `to_dict` output (an XCom), or `BadRecord` naming the field.
+
+        The fields without a default are required (a renamed `generation_seen` is
+        a one-line error naming it, not a TypeError); the others may be absent,
+        and unknown keys are ignored. "3" is no int and 1 no bool.
+        """
+        return validate_json_data(_CANDIDATE, d, source)
+
+
+_CANDIDATE = TypeAdapter(Candidate)
 
 
 @dataclass(frozen=True)

@@ -31,16 +31,19 @@ import json
 import os
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, TypeVar, Unpack
 
-from rankings.errors import RankingsTransientError
+from pydantic import TypeAdapter, ValidationError
+
+from rankings.errors import BadRecord, RankingsTransientError
 from starlab.atomic import write_json_atomic
+from starlab.validation import one_line
 
 LOCK_TIMEOUT_S = 10.0
 """How long a flag change waits for another one; changes hold the lock for milliseconds."""
@@ -101,12 +104,16 @@ class BuildRecord:
     reason: str | None = None
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> BuildRecord:
-        d = dict(d)
-        d["color"] = Color(d["color"])
-        d["status"] = BuildStatus(d["status"])
-        known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in d.items() if k in known})
+    def from_dict(cls, d: object, source: str = "build record") -> BuildRecord:
+        """Rebuild a record from `asdict` output, or `BadRecord` naming `source` and the field.
+
+        The fields without a default are required; the others may be absent, as
+        before, and unknown keys are ignored.
+        """
+        return validate_json_data(_BUILD_RECORD, d, source)
+
+
+_BUILD_RECORD = TypeAdapter(BuildRecord)
 
 
 @dataclass
@@ -181,20 +188,56 @@ class ControlState:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ControlState:
-        lease = d.get("lease")
-        return cls(
-            live_color=Color(d["live_color"]) if d.get("live_color") else None,
-            live_build_id=d.get("live_build_id"),
-            previous_build_id=d.get("previous_build_id"),
-            generation=int(d.get("generation", 0)),
-            colors={Color(c): BuildRecord.from_dict(r) for c, r in (d.get("colors") or {}).items()},
-            lease=Lease(**{**lease, "color": Color(lease["color"])}) if lease else None,
-            dirty=[Color(c) for c in d.get("dirty", [])],
-            view_color=Color(d["view_color"]) if d.get("view_color") else None,
-            served_build_id=d.get("served_build_id"),
-            served_at=d.get("served_at"),
-        )
+    def from_dict(cls, d: object, source: str = "rankings flag") -> ControlState:
+        """Rebuild the flag from `to_dict` output, or `BadRecord` naming `source` and the field.
+
+        Every field has a default so that `ControlState()` is the empty flag (no
+        file yet), but a stored flag must carry `_FLAG_KEYS`: read as defaults,
+        a renamed `live_color` would mean "nothing live" and the next build would
+        go into the live table.
+        """
+        if isinstance(d, Mapping):
+            missing = [k for k in _FLAG_KEYS if k not in d]
+            if missing:
+                raise BadRecord(f"{source}: {', '.join(missing)}: Field required")
+        return validate_json_data(_CONTROL_STATE, d, source)
+
+
+_CONTROL_STATE = TypeAdapter(ControlState)
+_FLAG_KEYS = ("live_color", "live_build_id", "previous_build_id", "generation", "colors", "lease", "dirty")
+"""Required in a stored flag. `view_color`, `served_build_id` and `served_at` may be absent:
+None there only means "not synced yet", which the next publish repairs."""
+
+
+class HistoryDetails(TypedDict, total=False):
+    """What a change adds to its history line: the keyword arguments of `ControlStore.change`."""
+
+    build_id: str
+    owner: str
+    reason: str
+    color: str
+    failures: list[str]
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of `history.jsonl`: a change of the flag, as `ControlStore.change` logged it."""
+
+    at: str
+    action: str
+    live_color: Color | None
+    """The flag after the change."""
+    live_build_id: str | None
+    generation: int
+    # The `HistoryDetails` the change was given; absent ones stay None.
+    build_id: str | None = None
+    owner: str | None = None
+    reason: str | None = None
+    color: Color | None = None
+    failures: tuple[str, ...] = ()
+
+
+_HISTORY_ENTRY = TypeAdapter(HistoryEntry)
 
 
 class ControlStore:
@@ -210,10 +253,14 @@ class ControlStore:
         """A consistent snapshot (the file is replaced atomically, so no lock is needed)."""
         if not self.path.exists():
             return ControlState()
-        return ControlState.from_dict(json.loads(self.path.read_text(encoding="utf-8")))
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise BadRecord(f"{self.path}: not valid JSON: {e}") from None
+        return ControlState.from_dict(data, source=str(self.path))
 
     @contextmanager
-    def change(self, action: str, **details: Any) -> Iterator[ControlState]:
+    def change(self, action: str, **details: Unpack[HistoryDetails]) -> Iterator[ControlState]:
         """Lock, load, let the caller mutate, then write and log `action` (only if no exception)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         with self._lock_path.open("a") as lock:
@@ -237,7 +284,7 @@ class ControlStore:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def _append_history(self, action: str, state: ControlState, details: dict[str, Any]) -> None:
+    def _append_history(self, action: str, state: ControlState, details: HistoryDetails) -> None:
         entry = {
             "at": utcnow_iso(),
             "action": action,
@@ -249,11 +296,49 @@ class ControlStore:
         with self.history_path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(entry, default=str) + "\n")
 
-    def history(self, last: int | None = None) -> list[dict[str, Any]]:
+    def history(self, last: int | None = None) -> list[HistoryEntry]:
+        """The flag's changes, oldest first (the `last` ones only if given).
+
+        A malformed line is a `BadRecord` naming the file, line number and field.
+        """
         if not self.history_path.exists():
             return []
         lines = self.history_path.read_text(encoding="utf-8").splitlines()
-        return [json.loads(line) for line in (lines[-last:] if last else lines) if line.strip()]
+        first = len(lines) - last + 1 if last and last < len(lines) else 1
+        return [
+            validate_json_text(_HISTORY_ENTRY, line, f"{self.history_path}:{n}")
+            for n, line in enumerate(lines[first - 1 :], start=first)
+            if line.strip()
+        ]
+
+
+T = TypeVar("T")
+
+
+def validate_json_text(adapter: TypeAdapter[T], text: str, where: str) -> T:
+    """`text`, a JSON document starlab wrote, as the adapter's type; else a one-line `BadRecord`.
+
+    Strict JSON mode: "blue" is a valid `Color`, but "3" is no int and 1 no bool,
+    so a value of the wrong type fails instead of being coerced. Unknown keys
+    are ignored (pydantic's default for dataclasses).
+    """
+    try:
+        return adapter.validate_json(text, strict=True)
+    except ValidationError as e:
+        raise BadRecord(f"{where}: {one_line(e)}") from None
+
+
+def validate_json_data(adapter: TypeAdapter[T], data: object, where: str) -> T:
+    """`validate_json_text` for already parsed JSON (a `json.loads` result, an Airflow XCom).
+
+    Validated as JSON text rather than as Python objects: strict Python mode
+    would refuse "blue" for a `Color`, lax mode would take "3" for an int.
+    """
+    try:
+        text = json.dumps(data)
+    except (TypeError, ValueError) as e:
+        raise BadRecord(f"{where}: not JSON data: {e}") from None
+    return validate_json_text(adapter, text, where)
 
 
 __all__ = [
@@ -262,6 +347,10 @@ __all__ = [
     "Color",
     "ControlState",
     "ControlStore",
+    "HistoryDetails",
+    "HistoryEntry",
     "Lease",
     "utcnow_iso",
+    "validate_json_data",
+    "validate_json_text",
 ]

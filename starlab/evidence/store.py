@@ -17,9 +17,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from starlab.atomic import write_json_atomic
 from starlab.evidence.claim import STORY_ID, Claim, EvidenceError, jsonable
 from starlab.settings import ROOT, get_settings
+from starlab.validation import one_line
 
 __all__ = [
     "ParamValue",
@@ -139,35 +142,57 @@ class StoryRecord:
         }
 
     @classmethod
-    def from_dict(cls, data: Any, source: str = "story record") -> StoryRecord:
-        if not isinstance(data, dict) or not isinstance(data.get("claims"), list):
-            raise EvidenceError(f"{source}: expected an object with a 'claims' list")
-        story = data.get("story")
-        if not isinstance(story, str):
-            raise EvidenceError(f"{source}: 'story' is missing")
+    def from_dict(cls, data: object, source: str = "story record") -> StoryRecord:
+        """Rebuild a record from `to_dict` output, or `EvidenceError` naming `source` and the field.
+
+        The envelope is checked by `_StoryFile`, each claim by `Claim.from_dict`, so a
+        renamed key fails here instead of reading as "not measured" or "no commit".
+        """
+        if not isinstance(data, dict):
+            raise EvidenceError(f"{source}: expected a JSON object, got {type(data).__name__}")
+        try:
+            raw = _StoryFile.model_validate(data)
+        except ValidationError as e:
+            raise EvidenceError(f"{source}: {one_line(e)}") from None
         claims = []
-        for i, raw in enumerate(data["claims"]):
-            if not isinstance(raw, dict):
-                raise EvidenceError(f"{source}: claims[{i}] is not an object")
+        for i, item in enumerate(raw.claims):
             try:
-                claims.append(Claim.from_dict(raw))
-            except EvidenceError as e:
+                claims.append(Claim.from_dict(item))
+            except (EvidenceError, TypeError, ValueError) as e:
+                # Claim.from_dict passes `details` to dict(): a wrong-typed one raises
+                # TypeError/ValueError, which is bad input here, not a bug.
                 raise EvidenceError(f"{source}: claims[{i}]: {e}") from None
-        commit, topology = data.get("git_commit"), data.get("topology")
-        params = data.get("params") or {}
-        if not isinstance(params, dict):
-            raise EvidenceError(f"{source}: 'params' is not an object")
         try:
             return cls(
-                story=story,
-                recorded_at=str(data.get("recorded_at", "")),
-                git_commit=commit if isinstance(commit, str) else None,
+                story=raw.story,
+                recorded_at=raw.recorded_at,
+                git_commit=raw.git_commit,
                 claims=tuple(claims),
-                topology=topology if isinstance(topology, str) else None,
-                params=params,
+                topology=raw.topology,
+                params=story_params(raw.params or {}, raw.story),
             )
         except EvidenceError as e:
             raise EvidenceError(f"{source}: {e}") from None
+
+
+class _StoryFile(BaseModel):
+    """The JSON shape of a claims file; the claims' own fields are `Claim.from_dict`'s to check.
+
+    Unknown keys are ignored, as `Claim.from_dict` does, so a file may carry
+    more than this version reads.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    story: str
+    claims: list[dict[str, object]]
+    # Missing from files written before they were recorded: defaulted so old
+    # runs still load, but a value of the wrong type fails.
+    recorded_at: str = ""
+    git_commit: str | None = None
+    topology: str | None = None
+    params: dict[str, object] | None = None
+    """Checked value by value by `story_params`; null or absent reads as no params."""
 
 
 def story_params(params: Mapping[str, object], story: str = "story") -> dict[str, ParamValue]:

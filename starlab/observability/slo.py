@@ -78,6 +78,7 @@ from pydantic import (
 )
 
 from starlab.errors import ConfigError, StackError
+from starlab.validation import one_line
 
 __all__ = [
     "BURN_PAIRS",
@@ -319,14 +320,6 @@ class AlertOverride(_Model):
         return None if v is None else _check_annotations(v)
 
 
-def _one_line(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(x) for x in err["loc"]) or "(file)"
-        parts.append(f"{loc}: {err['msg']}")
-    return "; ".join(parts)
-
-
 def load_slo_file(path: Path | str) -> SloFile:
     """Read and validate one SLO file; any problem is a one-line ConfigError naming the path."""
     path = Path(path)
@@ -343,7 +336,7 @@ def load_slo_file(path: Path | str) -> SloFile:
     try:
         return SloFile.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"{path}: {_one_line(exc)}") from None
+        raise ConfigError(f"{path}: {one_line(exc)}") from None
 
 
 # --- durations ---------------------------------------------------------------------------
@@ -575,7 +568,7 @@ def _overrides(
         try:
             o = value if isinstance(value, AlertOverride) else AlertOverride.model_validate(dict(value))
         except ValidationError as exc:
-            raise ConfigError(f"override of {name}: {_one_line(exc)}") from None
+            raise ConfigError(f"override of {name}: {one_line(exc)}") from None
         if name not in thresholds | burns:
             known = ", ".join(sorted(thresholds | burns)) or "none"
             raise ConfigError(f"override of {name}: no such alert (known: {known})")

@@ -192,5 +192,5 @@ def test_status_reports_colors_pointer_and_rollback(env: Any) -> None:
     assert st.live_color == "green" and st.redis_pointer == second.build_id
     assert st.rollback_available is True
     assert st.colors["blue"].status == "standby" and st.colors["blue"].served_rows == 60
-    history = [h["action"] for h in pub.store.history()]
+    history = [h.action for h in pub.store.history()]
     assert history.count("flip") == 2 and history.count("served") == 2

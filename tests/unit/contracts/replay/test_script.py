@@ -49,9 +49,9 @@ def test_fills_give_the_producer_a_value_for_every_new_event_field() -> None:
     ("name", "expected"),
     [
         ("bad_syntax.yaml", "is not valid YAML at line"),
-        ("bad_field.yaml", "changes.0.fix.after_days: Input should be a valid integer"),
+        ("bad_field.yaml", "changes[0].fix.after_days: Input should be a valid integer"),
         ("breaking_without_fix.yaml", "a breaking change needs a fix"),
-        ("unknown_key.yaml", "changes.0.app_db.sqll: Extra inputs are not permitted"),
+        ("unknown_key.yaml", "changes[0].app_db.sqll: Extra inputs are not permitted"),
         ("day_out_of_quarter.yaml", "day 95 is after the quarter's last day 91"),
     ],
 )
