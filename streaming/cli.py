@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from starlab.settings import get_settings
+from streaming.bench import THROUGHPUT_EVENTS
 
 console = Console()
 app = typer.Typer(
@@ -172,13 +173,24 @@ def backfill(
         raise typer.Exit(1)
 
 
-@app.command(epilog="Example: starlab stream bench --events 1000000")
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  starlab stream bench\n\n"
+        "  starlab stream bench --events 1000000 --no-cluster --no-before-profile --no-lateness"
+    )
+)
 def bench(
-    events: int = typer.Option(1_000_000, help="Events preloaded for the throughput run."),
+    events: int = typer.Option(THROUGHPUT_EVENTS, help="Events preloaded for the throughput runs."),
     checkpoint_ms: int = typer.Option(5_000, help="Checkpoint interval of the latency runs."),
     lateness: bool = typer.Option(True, help="Also compare 10 min and 2 min allowed lateness."),
     cluster: bool = typer.Option(
         True, "--cluster/--no-cluster", help="Also the same job on the cluster topology (up for the run)."
+    ),
+    before_profile: bool = typer.Option(
+        True,
+        "--before-profile/--no-before-profile",
+        help="Also the job as it was before profiling (its RocksDB and memory changes undone), same topic.",
     ),
 ) -> None:
     """Throughput per core (single and cluster topology), p99 latency EO vs ALO, lateness."""
@@ -191,8 +203,16 @@ def bench(
         checkpoint_ms=checkpoint_ms,
         progress=lambda m: console.print(f"· {m}"),
         cluster=Settings(topology="cluster") if cluster else None,
+        before_profile=before_profile,
     )
     c = r.cluster
+    b = r.before_profile
+    before = (
+        f"{b.steady_events_per_s:>10,.0f} events/s   (after / before: {r.profile_gain:.2f}x; "
+        f"whole run {b.events_per_s:,.0f})"
+        if b is not None and r.profile_gain is not None
+        else "   not measured (--no-before-profile, or the cluster topology)"
+    )
     on_cluster = (
         f"{c.steady_events_per_s:>10,.0f} events/s   ({r.cluster_events_per_s_per_core:,.0f} per core; "
         f"{c.steady_events_per_s / r.flink_steady_events_per_s:.2f}x single; whole run {c.events_per_s:,.0f})"
@@ -206,6 +226,7 @@ def bench(
 {r.flink_events_per_s_per_core:,.0f} per core; target >= 40,000)
     whole run                 {r.flink_events_per_s:>10,.0f} events/s   (JIT warm-up included)
   same job, cluster topology  {on_cluster}
+  same job, before profiling  {before}
   Python passthrough          {r.passthrough_events_per_s:>10,.0f} events/s
   ratio Flink / passthrough   {r.ratio:>10.2f}
   p99 latency exactly-once    {r.eo_p99_ms:>10,.0f} ms         (target <= {target_p99:,} = checkpoint + 2 s)
@@ -291,7 +312,9 @@ CAPACITY_EPILOG = (
 @app.command(epilog=CAPACITY_EPILOG)
 def capacity(
     measure: bool = typer.Option(False, "--measure", help="Measure on the running stack first."),
-    events: int = typer.Option(1_000_000, min=100_000, help="Events preloaded for the measuring runs."),
+    events: int = typer.Option(
+        THROUGHPUT_EVENTS, min=100_000, help="Events preloaded for the measuring runs."
+    ),
     cluster: bool = typer.Option(
         False, "--cluster", help="Also run the job on the cluster topology (started for the run if down)."
     ),

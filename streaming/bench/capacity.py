@@ -34,6 +34,7 @@ from starlab.flink.session import CheckpointStats, SessionCluster
 from starlab.kafka_io import TopicSpec, delete_topics, ensure_topics
 from starlab.settings import Settings
 from starlab.stack import manager
+from streaming.bench import THROUGHPUT_EVENTS
 from streaming.bench.run import Preloaded, committed_progress, preload
 from streaming.capacity import Measured
 from streaming.errors import BenchError, StreamConfigError
@@ -180,7 +181,7 @@ def measure(
     settings: Settings,
     stream: StreamSettings,
     feature_memory: tuple[int, int, int],
-    events: int = 1_000_000,
+    events: int = THROUGHPUT_EVENTS,
     cluster: Settings | None = None,
     progress: Progress = print,
 ) -> Measured:

@@ -30,6 +30,7 @@ from starlab.events.generator import Generator, GeneratorConfig
 from starlab.events.model import schema_str
 from starlab.kafka_io import TopicSpec, delete_topics, ensure_topics
 from starlab.settings import Settings
+from streaming.bench import THROUGHPUT_EVENTS
 from streaming.errors import BenchError
 from streaming.job import FlinkJob, JobOptions
 from streaming.scenario import RunOptions, reset_stream, run_stream
@@ -38,6 +39,16 @@ from streaming.topics import stream_topics
 
 Progress = Callable[[str], None]
 
+
+BEFORE_PROFILE: tuple[tuple[str, str], ...] = (
+    ("state.backend.rocksdb.use-bloom-filter", "false"),
+    ("state.backend.rocksdb.predefined-options", "DEFAULT"),
+    # The local mini-cluster's own default (DEFAULT_MANAGED_MEMORY_SIZE in flink-dist
+    # 2.2.1's TaskExecutorResourceUtils), which the profile raised to 512m.
+    ("taskmanager.memory.managed.size", "128m"),
+)
+"""The job as it was before profiling (docs/profiles/README.md): the three changes of the
+profile undone, everything else the same, for the before/after ratio of one run."""
 
 SEVEN_DAYS_S = 7 * 86_400
 STORY_BACKFILL_BUDGET_H = 6.0
@@ -74,6 +85,16 @@ class BenchResult:
     """The single topology's rate over the second half of the records (JIT warm-up over)."""
     cluster: Throughput | None = None
     """The same job on the cluster topology, same cores, same run (None: not measured)."""
+    before_profile: Throughput | None = None
+    """The single topology's job with `BEFORE_PROFILE` applied, same topic, same run (None: not measured)."""
+
+    @property
+    def profile_gain(self) -> float | None:
+        """Steady rate after / before the profile's changes, from this run."""
+        b = self.before_profile
+        if b is None or not b.steady_events_per_s:
+            return None
+        return self.flink_steady_events_per_s / b.steady_events_per_s
 
     @property
     def flink_events_per_s_per_core(self) -> float:
@@ -319,10 +340,11 @@ def cluster_throughput(cluster: Settings, events: int, progress: Progress) -> Th
 
 def run_bench(
     settings: Settings,
-    events: int = 1_000_000,
+    events: int = THROUGHPUT_EVENTS,
     checkpoint_ms: int = 5_000,
     progress: Progress = print,
     cluster: Settings | None = None,
+    before_profile: bool = True,
 ) -> BenchResult:
     reset_stream(settings, FlinkJob(settings, name="flink-bench"))
     pre = preload(settings, events, progress)
@@ -343,6 +365,11 @@ def run_bench(
     progress(
         f"backfill: {bf.events:,} events ({bf.windows:,} windows) re-derived and replayed in {bf_s:.1f}s"
     )
+    # After the backfill, which reads the lake: this run appends its own copy of the events.
+    before = None
+    if before_profile and settings.topology == "single":
+        progress("the job before profiling: bloom filters off, default RocksDB options, 128m managed memory")
+        before = flink_throughput(settings, n, progress, flink_conf=BEFORE_PROFILE)
     lat = {}
     for guarantee in ("exactly-once", "at-least-once"):
         r = run_stream(
@@ -369,6 +396,7 @@ def run_bench(
         os.cpu_count() or 1,
         flink.steady_events_per_s,
         on_cluster,
+        before,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streaming.bench.run import BenchResult, CommittedProgress, Throughput, rates
+from streaming.bench.run import BEFORE_PROFILE, BenchResult, CommittedProgress, Throughput, rates
 from streaming.errors import BenchError
 from streaming.evidence import claims_from_bench
 
@@ -28,10 +28,10 @@ def test_too_few_steps_is_an_error() -> None:
         rates([(0.0, 1), (1.0, 2)], records=10)
 
 
-def _bench(steady: float, cluster: Throughput | None) -> BenchResult:
+def _bench(steady: float, cluster: Throughput | None, before: Throughput | None = None) -> BenchResult:
     return BenchResult(
         1_000_000, 20_000, 100_000, 6_000, 3_000, 5_000, 50_000, cores=2,
-        flink_steady_events_per_s=steady, cluster=cluster,
+        flink_steady_events_per_s=steady, cluster=cluster, before_profile=before,
     )  # fmt: skip
 
 
@@ -42,6 +42,30 @@ def test_the_40k_claim_reads_the_steady_rate_and_names_the_cluster_figure() -> N
     assert "20,500 events/s per core" in c.method and "12,000" in c.method
     low = {c.metric: c for c in claims_from_bench(_bench(30_000, None), "x")}
     assert low["flink_steady_events_per_s"].passed is False
+
+
+def test_the_before_profile_run_gives_the_gain_of_one_run() -> None:
+    r = _bench(45_000, None, before=Throughput(12_000, 15_000, 12))
+    assert r.profile_gain == pytest.approx(3.0)
+    c = {c.metric: c for c in claims_from_bench(r, "x")}["flink_steady_events_per_s"]
+    assert "15,000 events/s in the same run (3.00x)" in c.method
+    assert _bench(45_000, None).profile_gain is None
+    assert "before profiling" not in claims_from_bench(_bench(45_000, None), "x")[2].method
+
+
+def test_the_before_profile_run_undoes_the_profile_changes_of_the_mini_cluster() -> None:
+    from starlab.flink.job_main import JobConfig, flink_settings
+
+    conf = dict(BEFORE_PROFILE)
+    assert set(conf) == {
+        "state.backend.rocksdb.use-bloom-filter",
+        "state.backend.rocksdb.predefined-options",
+        "taskmanager.memory.managed.size",
+    }
+    # Each is a setting the job really has, with a different value: the override changes something.
+    now = flink_settings(JobConfig(name="j", pipeline_name="p", sql_dir="/sql", values={}))
+    for key, before in conf.items():
+        assert key in now and now[key] != before
 
 
 def test_committed_progress_steps_once_per_commit_and_drops_the_idle_end() -> None:
