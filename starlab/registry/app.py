@@ -40,7 +40,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -49,6 +49,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from starlab.errors import StarlabError
 from starlab.observability.http import instrument
+from starlab.registry.bodies import (
+    CompatibilityBody,
+    ConfigBody,
+    ConfigUpdateBody,
+    ErrorBody,
+    HealthBody,
+    ModeBody,
+    RegisteredId,
+    RootBody,
+    SchemaBody,
+    SchemaVersionBody,
+    SubjectVersion,
+)
 from starlab.registry.store import (
     MemoryStore,
     SchemaStore,
@@ -396,7 +409,8 @@ class SchemaRegistryResponse(JSONResponse):
 
 
 def _error(status: int, error_code: int, message: str) -> JSONResponse:
-    return SchemaRegistryResponse(status_code=status, content={"error_code": error_code, "message": message})
+    body: ErrorBody = {"error_code": error_code, "message": message}
+    return SchemaRegistryResponse(status_code=status, content=body)
 
 
 async def json_body(request: Request) -> dict[str, Any]:
@@ -417,20 +431,33 @@ async def json_body(request: Request) -> dict[str, Any]:
 
 Body = Annotated[dict[str, Any], Depends(json_body)]
 
+T = TypeVar("T")
 
-def _version_json(v: SchemaVersion) -> dict[str, Any]:
+# FastAPI's response models for the JSON routes, exactly the models they had
+# when these routes were annotated `-> dict[str, Any]`. Without an explicit
+# `response_model` FastAPI would take the return annotation (a TypedDict of
+# `starlab.registry.bodies`) as the model: pydantic refuses `typing.TypedDict`
+# on Python < 3.12, and a model built from one would coerce values, drop
+# undeclared keys and change /openapi.json. The TypedDicts are for the type
+# checker; the bytes on the wire are the handlers' dicts, as before.
+JSON_OBJECT = dict[str, Any]
+JSON_OBJECTS = list[dict[str, Any]]
+STR_OBJECT = dict[str, str]
+
+
+def _version_json(v: SchemaVersion) -> SchemaVersionBody:
     # schemaType is omitted for AVRO, as Confluent does; clients default to AVRO.
     return {"subject": v.subject, "version": v.version, "id": v.schema_id, "schema": v.schema}
 
 
-def _compat_json(result: CompatibilityResult, verbose: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {"is_compatible": result.is_compatible}
+def _compat_json(result: CompatibilityResult, verbose: bool) -> CompatibilityBody:
+    body: CompatibilityBody = {"is_compatible": result.is_compatible}
     if verbose:
         body["messages"] = result.messages
     return body
 
 
-def _page(items: list[Any], offset: int, limit: int) -> list[Any]:
+def _page(items: list[T], offset: int, limit: int) -> list[T]:
     items = items[max(offset, 0) :]
     return items if limit < 0 else items[:limit]
 
@@ -486,12 +513,12 @@ def create_app(
         return _error(422, 422, f"Invalid request: {problems}")
 
     # ------------------------------------------------------------- root
-    @app.get("/")
-    def root() -> dict[str, Any]:
+    @app.get("/", response_model=JSON_OBJECT)
+    def root() -> RootBody:
         return {}
 
-    @app.get("/health")
-    def health() -> dict[str, Any]:
+    @app.get("/health", response_model=JSON_OBJECT)
+    def health() -> HealthBody:
         """Liveness and a summary; the stack manager polls this."""
         return {
             "status": "UP",
@@ -506,18 +533,18 @@ def create_app(
     def schema_types() -> list[str]:
         return ["AVRO"]
 
-    @app.get("/schemas/ids/{schema_id}")
-    def get_schema(schema_id: int) -> dict[str, Any]:
+    @app.get("/schemas/ids/{schema_id}", response_model=JSON_OBJECT)
+    def get_schema(schema_id: int) -> SchemaBody:
         return {"schema": registry.schema(schema_id)}
 
     @app.get("/schemas/ids/{schema_id}/schema")
     def get_raw_schema(schema_id: int) -> Response:
         return Response(registry.schema(schema_id), media_type=MEDIA_TYPE)
 
-    @app.get("/schemas/ids/{schema_id}/versions")
+    @app.get("/schemas/ids/{schema_id}/versions", response_model=JSON_OBJECTS)
     def get_schema_versions(
         schema_id: int, deleted: bool = False, offset: int = 0, limit: int = -1
-    ) -> list[dict[str, Any]]:
+    ) -> list[SubjectVersion]:
         found = registry.schema_versions(schema_id, include_deleted=deleted)
         return _page([{"subject": v.subject, "version": v.version} for v in found], offset, limit)
 
@@ -544,14 +571,14 @@ def create_app(
         )
         return _page(names, offset, limit)
 
-    @app.post("/subjects/{subject}/versions")
-    def register(subject: str, body: Body, normalize: bool = False) -> dict[str, Any]:
+    @app.post("/subjects/{subject}/versions", response_model=JSON_OBJECT)
+    def register(subject: str, body: Body, normalize: bool = False) -> RegisteredId:
         # `normalize` is accepted and needs no work: ids are always assigned
         # on the canonical text, so formatting never creates a new id.
         return {"id": registry.register(subject, body)}
 
-    @app.post("/subjects/{subject}")
-    def lookup(subject: str, body: Body, deleted: bool = False, normalize: bool = False) -> dict[str, Any]:
+    @app.post("/subjects/{subject}", response_model=JSON_OBJECT)
+    def lookup(subject: str, body: Body, deleted: bool = False, normalize: bool = False) -> SchemaVersionBody:
         return _version_json(registry.lookup(subject, body, include_deleted=deleted))
 
     @app.get("/subjects/{subject}/versions")
@@ -569,8 +596,8 @@ def create_app(
         )
         return _page(found, offset, limit)
 
-    @app.get("/subjects/{subject}/versions/{version}")
-    def get_version(subject: str, version: str, deleted: bool = False) -> dict[str, Any]:
+    @app.get("/subjects/{subject}/versions/{version}", response_model=JSON_OBJECT)
+    def get_version(subject: str, version: str, deleted: bool = False) -> SchemaVersionBody:
         return _version_json(registry.get_version(subject, version, include_deleted=deleted))
 
     @app.get("/subjects/{subject}/versions/{version}/schema")
@@ -587,54 +614,54 @@ def create_app(
         return registry.delete_subject(subject, permanent=permanent)
 
     # ------------------------------------------------------------- compatibility
-    @app.post("/compatibility/subjects/{subject}/versions/{version}")
+    @app.post("/compatibility/subjects/{subject}/versions/{version}", response_model=JSON_OBJECT)
     def test_compatibility(
         subject: str, version: str, body: Body, verbose: bool = False, normalize: bool = False
-    ) -> dict[str, Any]:
+    ) -> CompatibilityBody:
         return _compat_json(registry.test_compatibility(subject, body, version), verbose)
 
-    @app.post("/compatibility/subjects/{subject}/versions")
+    @app.post("/compatibility/subjects/{subject}/versions", response_model=JSON_OBJECT)
     def test_compatibility_all(
         subject: str, body: Body, verbose: bool = False, normalize: bool = False
-    ) -> dict[str, Any]:
+    ) -> CompatibilityBody:
         return _compat_json(registry.test_compatibility(subject, body, None), verbose)
 
     # ------------------------------------------------------------- config
-    @app.get("/config")
-    def get_global_config() -> dict[str, Any]:
+    @app.get("/config", response_model=JSON_OBJECT)
+    def get_global_config() -> ConfigBody:
         return {"compatibilityLevel": registry.get_config(None).value}
 
-    @app.put("/config")
-    def put_global_config(body: Body) -> dict[str, Any]:
+    @app.put("/config", response_model=JSON_OBJECT)
+    def put_global_config(body: Body) -> ConfigUpdateBody:
         return {"compatibility": registry.set_config(None, body).value}
 
-    @app.delete("/config")
-    def delete_global_config() -> dict[str, Any]:
+    @app.delete("/config", response_model=JSON_OBJECT)
+    def delete_global_config() -> ConfigBody:
         return {"compatibilityLevel": registry.delete_config(None).value}
 
-    @app.get("/config/{subject}")
+    @app.get("/config/{subject}", response_model=JSON_OBJECT)
     def get_subject_config(
         subject: str,
         default_to_global: Annotated[bool, Query(alias="defaultToGlobal")] = False,
-    ) -> dict[str, Any]:
+    ) -> ConfigBody:
         level = registry.get_config(subject, default_to_global=default_to_global)
         return {"compatibilityLevel": level.value}
 
-    @app.put("/config/{subject}")
-    def put_subject_config(subject: str, body: Body) -> dict[str, Any]:
+    @app.put("/config/{subject}", response_model=JSON_OBJECT)
+    def put_subject_config(subject: str, body: Body) -> ConfigUpdateBody:
         return {"compatibility": registry.set_config(subject, body).value}
 
-    @app.delete("/config/{subject}")
-    def delete_subject_config(subject: str) -> dict[str, Any]:
+    @app.delete("/config/{subject}", response_model=JSON_OBJECT)
+    def delete_subject_config(subject: str) -> ConfigBody:
         return {"compatibilityLevel": registry.delete_config(subject).value}
 
     # ------------------------------------------------------------- mode
-    @app.get("/mode")
-    def get_global_mode() -> dict[str, str]:
+    @app.get("/mode", response_model=STR_OBJECT)
+    def get_global_mode() -> ModeBody:
         return {"mode": "READWRITE"}
 
-    @app.get("/mode/{subject}")
-    def get_subject_mode(subject: str) -> dict[str, str]:
+    @app.get("/mode/{subject}", response_model=STR_OBJECT)
+    def get_subject_mode(subject: str) -> ModeBody:
         return {"mode": "READWRITE"}
 
     return app
