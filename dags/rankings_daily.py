@@ -38,12 +38,13 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
 
 if TYPE_CHECKING:
     from rankings.publish.publisher import Candidate, Publisher
+    from rankings.publish.xcom import CandidateXCom, FlipXCom, InputsXCom, MetricsXCom, WarmXCom
 
 DAG_ID = "rankings_daily"
 
@@ -75,7 +76,7 @@ def _terminal(exc: Exception) -> Exception:
     return AirflowFailException(str(exc))
 
 
-def _candidate(xcom: dict[str, Any]) -> Candidate:
+def _candidate(xcom: CandidateXCom) -> Candidate:
     """The upstream task's candidate; one that does not read back fails now (a retry reads the same XCom)."""
     from rankings.errors import BadRecord
     from rankings.publish.publisher import Candidate
@@ -103,16 +104,22 @@ def _candidate(xcom: dict[str, Any]) -> Candidate:
     },
 )
 def rankings_daily() -> None:
-    @task
-    def check_inputs() -> dict[str, Any]:
+    # Each task pushes its dict as `return_value` and, with multiple_outputs,
+    # each key as its own XCom too. Airflow inferred that from the former
+    # `dict[str, Any]` return annotations (airflow/sdk/bases/decorator.py,
+    # `_infer_multiple_outputs`); the TypedDicts below are imported for type
+    # checking only, so inference would now fail on the name and turn it off:
+    # it is pinned here to keep what each run stores unchanged.
+    @task(multiple_outputs=True)
+    def check_inputs() -> InputsXCom:
         from datetime import date
 
         as_of = _interval_date()
         report = _publisher().check_inputs(date.fromisoformat(as_of))
         return {"as_of_date": as_of, "input_age_s": report.input_age_s, "parts": report.stats.parts}
 
-    @task
-    def build(inputs: dict[str, Any]) -> dict[str, Any]:
+    @task(multiple_outputs=True)
+    def build(inputs: InputsXCom) -> CandidateXCom:
         from datetime import date
 
         from rankings.errors import DQGateError
@@ -121,38 +128,38 @@ def rankings_daily() -> None:
             cand = _publisher().build(date.fromisoformat(inputs["as_of_date"]))
         except DQGateError as exc:
             raise _terminal(exc) from exc
-        return cand.to_dict()
+        return cast("CandidateXCom", cand.to_dict())
 
-    @task
-    def gx_checkpoint(candidate: dict[str, Any]) -> dict[str, Any]:
+    @task(multiple_outputs=True)
+    def gx_checkpoint(candidate: CandidateXCom) -> CandidateXCom:
         from rankings.errors import DQGateError
 
         try:
             cand = _publisher().gate(_candidate(candidate))
         except DQGateError as exc:
             raise _terminal(exc) from exc
-        return cand.to_dict()
+        return cast("CandidateXCom", cand.to_dict())
 
-    @task
-    def flip(candidate: dict[str, Any]) -> dict[str, Any]:
+    @task(multiple_outputs=True)
+    def flip(candidate: CandidateXCom) -> FlipXCom:
         from airflow.sdk.exceptions import AirflowSkipException
 
         from rankings.errors import FlipRefused, StaleCandidate
 
         try:
-            return asdict(_publisher().flip(_candidate(candidate)))
+            return cast("FlipXCom", asdict(_publisher().flip(_candidate(candidate))))
         except StaleCandidate as exc:  # an older interval re-run: nothing to publish, not a failure
             raise AirflowSkipException(str(exc)) from exc
         except FlipRefused as exc:
             raise _terminal(exc) from exc
 
-    @task
-    def warm_cache(candidate: dict[str, Any], flipped: dict[str, Any]) -> dict[str, Any]:
-        return asdict(_publisher().warm(_candidate(candidate)))
+    @task(multiple_outputs=True)
+    def warm_cache(candidate: CandidateXCom, flipped: FlipXCom) -> WarmXCom:
+        return cast("WarmXCom", asdict(_publisher().warm(_candidate(candidate))))
 
-    @task
-    def record_metrics(candidate: dict[str, Any], served: dict[str, Any]) -> dict[str, Any]:
-        return _publisher().record(_candidate(candidate)).to_dict()
+    @task(multiple_outputs=True)
+    def record_metrics(candidate: CandidateXCom, served: WarmXCom) -> MetricsXCom:
+        return cast("MetricsXCom", _publisher().record(_candidate(candidate)).to_dict())
 
     # At parse time each call returns an XComArg that Airflow resolves to the
     # task's JSON at run time; `Any` tells the type checker so.

@@ -72,7 +72,7 @@ from rankings.publish.warehouse import (
     load_built_table,
     sync_live_view,
 )
-from rankings.serving.cache import RankingsCache
+from rankings.serving.cache import CachePayload, RankingsCache
 from rankings.settings import RankingsSettings
 from starlab.dbt import DbtError, DbtRun, run_dbt
 from starlab.metrics import freshness_s
@@ -542,11 +542,11 @@ class Publisher:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "manifest.json").write_text(json.dumps(cand.to_dict(), indent=2, default=str))
 
-    def _payload(self, build_id: str) -> dict[str, Any]:
+    def _payload(self, build_id: str) -> CachePayload:
         path = self.build_dir(build_id) / "payload.json"
         if not path.exists():
             raise RollbackUnavailable(f"no cache payload for build {build_id} ({path} was pruned)")
-        payload: dict[str, Any] = json.loads(path.read_text())
+        payload: CachePayload = json.loads(path.read_text())  # written by `gate` (cache_payload)
         return payload
 
     def _top_overlap(self, build_id: str, previous: str | None, k: int = 20) -> float | None:

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
@@ -28,6 +28,9 @@ from rankings.errors import RankingsError, RankingsTransientError
 from rankings.publish.state import Color
 from starlab.lake.events import events_sql
 from starlab.settings import Settings
+
+if TYPE_CHECKING:
+    from rankings.serving.cache import CachePayload
 
 ITEM_FIELDS = (
     "item_id",
@@ -133,7 +136,7 @@ def _item_json(row: dict[str, Any]) -> str:
     return json.dumps(out, separators=(",", ":"), allow_nan=False)
 
 
-def cache_payload(table: BuiltTable, top_n: int) -> dict[str, Any]:
+def cache_payload(table: BuiltTable, top_n: int) -> CachePayload:
     """Top-N of the served date, overall and per category, each item as pre-serialized JSON.
 
     Serialized once here so the API concatenates bytes instead of encoding

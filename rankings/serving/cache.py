@@ -34,7 +34,7 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from rankings.errors import FlipRefused, RankingsError
 from starlab.redis_client import SyncRedis, sync_client
@@ -97,6 +97,21 @@ def version_key(prefix: str, build_id: str, suffix: str) -> str:
     return f"{key_tag(prefix)}:{build_id}:{suffix}"
 
 
+class CachePayload(TypedDict):
+    """One version's content, as the gate reads it from the built table (`cache_payload`).
+
+    Written to the build's `payload.json` by the gate and read back by the warm
+    and by a rollback, so it is plain JSON.
+    """
+
+    ranking_date: str
+    """ISO date of the served ranking day (the meta hash's `ranking_date`)."""
+    categories: list[str]
+    """Sorted; the meta hash's `categories`."""
+    lists: dict[str, list[str]]
+    """Key suffix (`overall`, `cat:<category>`) -> item JSON texts, rank 1 first."""
+
+
 @dataclass(frozen=True)
 class WarmResult:
     build_id: str
@@ -128,14 +143,14 @@ class RankingsCache:
         return version_key(self.prefix, build_id, suffix)
 
     # --- publish ----------------------------------------------------------------
-    def warm(self, build_id: str, payload: dict[str, Any], ttl_s: int) -> WarmResult:
+    def warm(self, build_id: str, payload: CachePayload, ttl_s: int) -> WarmResult:
         """Write every list of a version, then its meta, in one MULTI/EXEC, with a TTL.
 
         Idempotent: a retry rewrites the same keys with the same content. The
         TTL covers a version that never goes live; the pointer move persists it.
         """
         t0 = time.monotonic()
-        lists: dict[str, list[str]] = payload["lists"]
+        lists = payload["lists"]
         pipe = self.r.pipeline(transaction=True)
         items = 0
         for suffix, values in lists.items():
@@ -212,4 +227,13 @@ class RankingsCache:
         return int(self.r.delete(*keys)) if keys else 0
 
 
-__all__ = ["MOVE_LUA", "READ_LUA", "RankingsCache", "WarmResult", "key_tag", "pointer_key", "version_key"]
+__all__ = [
+    "MOVE_LUA",
+    "READ_LUA",
+    "CachePayload",
+    "RankingsCache",
+    "WarmResult",
+    "key_tag",
+    "pointer_key",
+    "version_key",
+]

@@ -9,6 +9,7 @@ import pandas as pd
 from rankings.publish.gate import dbt_checks, row_count_bounds
 from rankings.publish.state import Color
 from rankings.publish.warehouse import BuiltTable, cache_payload
+from rankings.serving.cache import CachePayload
 from rankings.settings import RankingsSettings
 
 
@@ -36,6 +37,7 @@ def test_payload_is_top_n_of_the_served_date_overall_and_per_category(env: Any) 
     frame.loc[frame["is_served_date"] & (frame["rank_overall"] == 1), "score"] = 0.99
     table = BuiltTable(Color.BLUE, frame, served, [], None)
     payload = cache_payload(table, top_n=5)
+    assert set(payload) == CachePayload.__required_keys__  # the type RankingsCache.warm takes
     assert payload["ranking_date"] == served.isoformat()
     assert payload["categories"] == ["music", "news", "sports"]
     overall = [pd.read_json(__import__("io").StringIO(x), typ="series") for x in payload["lists"]["overall"]]
