@@ -29,8 +29,8 @@ same rows (dbt is keyed on `as_of_date`, never on "now"), retries of a task
 re-use its build (the lease is keyed on the run), `flip` and `warm_cache` are
 no-ops for a build already live.
 
-Code: `rankings/publish.py` (the cycle), `rankings/gate.py` (the checks),
-`rankings/cache.py` (keys and pointer). Manual equivalent:
+Code: `rankings/publish/publisher.py` (the cycle), `rankings/publish/gate.py`
+(the checks), `rankings/serving/cache.py` (keys and pointer). Manual equivalent:
 `starlab rankings run --as-of D`. Docs: `docs/rankings.md`.
 """
 
