@@ -34,7 +34,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 from feature_cache.bench.app import BENCH_FACTORY
 from feature_cache.bench.loadtest import LoadRig
@@ -43,6 +42,7 @@ from feature_cache.bench.results import DesignResult
 from feature_cache.bench.rig import app_env
 from feature_cache.bench.stream import SnapshotSource
 from feature_cache.errors import FeatureCacheError
+from feature_cache.offline.feast_docs import BlockLine, ReadyLine, read_doc
 from feature_cache.serving.cache import CacheReader, TtlTable, now_ms, plan_read, queue_write
 from feature_cache.serving.keys import VIEW, FieldSpec, FieldType, GroupName, GroupSpec, field_count, spec
 from feature_cache.serving.prewarm import prewarm
@@ -222,14 +222,14 @@ class _FeastReader:
             [str(python), str(FEAST_SCRIPT), str(cfg_path)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
-        ready = self._line()
-        if not ready.get("ready"):
+        ready = read_doc(ReadyLine, self._line(), f"{FEAST_SCRIPT.name}'s first line")
+        if not ready.ready:
             raise FeatureCacheError(f"Feast did not start: {ready}")
-        if ready.get("missing"):
-            raise FeatureCacheError(f"Feast returned no value for {ready['missing']}")
-        self.version = str(ready["feast_version"])
+        if ready.missing:
+            raise FeatureCacheError(f"Feast returned no value for {ready.missing}")
+        self.version = ready.feast_version
 
-    def _line(self) -> dict[str, Any]:
+    def _line(self) -> str:
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line:
@@ -238,15 +238,16 @@ class _FeastReader:
             detail = json.loads(result.read_text()).get("error") if result.exists() else None
             err = self.proc.stderr.read()[-400:] if self.proc.stderr else ""
             raise FeatureCacheError(f"the Feast script ended (exit {self.proc.returncode}): {detail or err}")
-        out: dict[str, Any] = json.loads(line)
-        return out
+        return line
 
     def block(self, calls: int) -> tuple[list[int], float]:
         assert self.proc.stdin is not None
         self.proc.stdin.write(f"{calls}\n")
         self.proc.stdin.flush()
-        out = self._line()
-        return [int(x) for x in out["ns"]], float(out["cpu_s"])
+        out = read_doc(BlockLine, self._line(), f"{FEAST_SCRIPT.name}'s block of {calls} calls")
+        if len(out.ns) != calls:
+            raise FeatureCacheError(f"{FEAST_SCRIPT.name} timed {len(out.ns)} calls, not the {calls} asked")
+        return out.ns, out.cpu_s
 
     def close(self) -> None:
         if self.proc.poll() is None:

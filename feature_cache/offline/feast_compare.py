@@ -38,6 +38,14 @@ import pyarrow.parquet as pq
 
 from feature_cache.errors import FeatureCacheConfigError, FeatureCacheError
 from feature_cache.offline.asof import seq_column
+from feature_cache.offline.feast_docs import (
+    D,
+    FactsDoc,
+    LatencyDoc,
+    OfflineResult,
+    OnlineResult,
+    read_doc,
+)
 from feature_cache.offline.history import HISTORY_TABLE, HistoryStore
 from feature_cache.offline.schema import FeatureSchema
 
@@ -211,7 +219,8 @@ def _groups_cfg(export: DatasetExport, schema: FeatureSchema) -> list[dict[str, 
     ]
 
 
-def _run_job(python: Path, cfg: dict[str, object], work_dir: Path, timeout_s: float) -> dict[str, object]:
+def _run_job(python: Path, cfg: dict[str, object], work_dir: Path, timeout_s: float, model: type[D]) -> D:
+    """Run `feast_job.py` on `cfg` in Feast's venv and read its result file as `model`."""
     work_dir.mkdir(parents=True, exist_ok=True)
     cfg_path = work_dir / f"feast_{cfg['mode']}_config.json"
     result_path = work_dir / f"feast_{cfg['mode']}_result.json"
@@ -227,22 +236,24 @@ def _run_job(python: Path, cfg: dict[str, object], work_dir: Path, timeout_s: fl
         raise FeatureCacheError(
             f"the Feast job wrote no result (exit {proc.returncode}): {proc.stderr[-600:]}"
         )
-    result: dict[str, object] = json.loads(result_path.read_text())
-    if "error" in result:
-        raise FeatureCacheError(f"the Feast job failed: {result['error']}")
-    return result
+    text = result_path.read_text()
+    try:
+        failed = json.loads(text).get("error")
+    except (ValueError, AttributeError):
+        failed = None  # not a JSON object: read_doc says what is wrong with it
+    if failed is not None:
+        raise FeatureCacheError(f"the Feast job failed: {failed}")
+    return read_doc(model, text, result_path)
 
 
-def _facts(raw: object) -> FeastFacts:
-    if not isinstance(raw, dict):
-        raise FeatureCacheError("the Feast job returned no facts")
+def _facts(doc: FactsDoc) -> FeastFacts:
     return FeastFacts(
-        feast_version=str(raw["feast_version"]),
-        param_name=str(raw["param_name"]),
-        param_in_signature=bool(raw["param_in_signature"]),
-        param_default=None if raw["param_default"] is None else str(raw["param_default"]),
-        dask_store_supports_param=bool(raw["dask_store_supports_param"]),
-        feature_store_file=str(raw["feature_store_file"]),
+        feast_version=doc.feast_version,
+        param_name=doc.param_name,
+        param_in_signature=doc.param_in_signature,
+        param_default=doc.param_default,
+        dask_store_supports_param=doc.dask_store_supports_param,
+        feature_store_file=doc.feature_store_file,
     )
 
 
@@ -269,25 +280,22 @@ def run_feast_offline(
         "runs": [{"name": engine.value, "filter_by_created_timestamp": flag} for engine, flag in FEAST_RUNS],
     }
     t0 = time.perf_counter()
-    result = _run_job(python, cfg, work_dir, timeout_s)
+    result = _run_job(python, cfg, work_dir, timeout_s, OfflineResult)
     seconds = time.perf_counter() - t0
-    runs = []
-    datasets = result.get("datasets")
-    if not isinstance(datasets, list):
-        raise FeatureCacheError("the Feast job returned no datasets")
-    for ds in datasets:
-        for r in ds["runs"]:
-            runs.append(
-                FeastRun(
-                    dataset=str(ds["name"]),
-                    engine=Engine(r["name"]),
-                    rows=int(r.get("rows", 0)),
-                    seconds=float(r.get("seconds", 0.0)),
-                    parquet=r.get("parquet"),
-                    error=r.get("error"),
-                )
-            )
-    return FeastOffline(facts=_facts(result.get("facts")), runs=tuple(runs), seconds=round(seconds, 2))
+    runs = tuple(
+        FeastRun(
+            dataset=ds.name,
+            engine=Engine(r.name),
+            # A failed run has no output; its figures are 0 and `error` says why (RunDoc checks the rest).
+            rows=r.rows or 0,
+            seconds=r.seconds or 0.0,
+            parquet=r.parquet,
+            error=r.error,
+        )
+        for ds in result.datasets
+        for r in ds.runs
+    )
+    return FeastOffline(facts=_facts(result.facts), runs=runs, seconds=round(seconds, 2))
 
 
 def load_feast_output(run: FeastRun, groups: Sequence[str]) -> pa.Table:
@@ -424,24 +432,21 @@ def run_online_bench(
             "warmup": max(50, calls // 10),
         }
         shutil.rmtree(work_dir / "feast_online_repo", ignore_errors=True)
-        result = _run_job(python, cfg, work_dir, timeout_s)
-    online = result.get("online")
-    if not isinstance(online, dict):
-        raise FeatureCacheError("the Feast online job returned no measurements")
+        online = _run_job(python, cfg, work_dir, timeout_s, OnlineResult).online
 
-    def stats(raw: dict[str, float]) -> LatencyStats:
+    def stats(doc: LatencyDoc) -> LatencyStats:
         return LatencyStats(
-            calls=int(raw["calls"]),
-            p50_us=float(raw["p50_us"]),
-            p95_us=float(raw["p95_us"]),
-            p99_us=float(raw["p99_us"]),
-            cpu_us_per_call=float(raw["cpu_us_per_call"]),
+            calls=doc.calls,
+            p50_us=doc.p50_us,
+            p95_us=doc.p95_us,
+            p99_us=doc.p99_us,
+            cpu_us_per_call=doc.cpu_us_per_call,
         )
 
     return OnlineBench(
-        features=int(online["features"]),
-        feast=stats(online["feast_get_online_features"]),
-        redis_hmget=stats(online["redis_hmget"]),
+        features=online.features,
+        feast=stats(online.feast_get_online_features),
+        redis_hmget=stats(online.redis_hmget),
         redis_port=port,
-        feast_missing=tuple(online.get("feast_missing", ())),
+        feast_missing=tuple(online.feast_missing),
     )
