@@ -13,12 +13,14 @@
 5. Point-in-time training sets on 3 labeled datasets, beside Feast's join.
 6. The build-vs-buy TCO model and its sensitivity.
 
-Durations are the demo's (shorter than each command's default); every
+Durations are the demo's (`STARLAB_FEATURES_DEMO_*`, shorter than each
+command's default; shorter still for the report test's smoke run); every
 figure is measured in this run.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from starlab.evidence import Claim
@@ -29,18 +31,13 @@ if TYPE_CHECKING:
 
 STORY = "4-feature-store"
 
-DEMO_LOAD_S = 30.0
-"""Seconds of open-loop load per design in the loadtest and per bench run (commands default to 60/30)."""
-PRECOMPUTE_S = 30.0
-"""Seconds of live stream for the precompute measurement (the command defaults to 60)."""
 
-
-def _precompute(ctx: DemoContext) -> tuple[list[Claim], ConsistencyReport | None]:
+def _precompute(ctx: DemoContext, seconds: float) -> tuple[list[Claim], ConsistencyReport | None]:
     from feature_cache.precompute.measure import MeasureOptions, measure_precompute
     from feature_cache.precompute.settings import get_precompute_settings
 
     m = measure_precompute(
-        ctx.settings, get_precompute_settings(), MeasureOptions(seconds=PRECOMPUTE_S), progress=ctx.progress
+        ctx.settings, get_precompute_settings(), MeasureOptions(seconds=seconds), progress=ctx.progress
     )
     c = m.consistency
     ctx.progress(
@@ -89,19 +86,26 @@ def run_demo(ctx: DemoContext) -> DemoOutcome:
     settings, progress = ctx.settings, ctx.progress
     problems: list[str] = []
 
-    claims, consistency = _precompute(ctx)
+    base = FeatureCacheSettings()
+    claims, consistency = _precompute(ctx, base.demo_precompute_s)
     if consistency is not None and consistency.rate >= 0.005:
         problems.append(f"offline-online consistency error {consistency.rate:.2%} (story: < 0.5%)")
 
-    cfg = FeatureCacheSettings(duration_s=DEMO_LOAD_S)
+    cfg = base.model_copy(update={"duration_s": base.demo_load_s})
     progress(f"loadtest: design A then B, {cfg.qps:g} req/s for {cfg.duration_s:g} s each, same faults")
     loadtest = run_loadtest(cfg, settings.redis_url, reports_dir=settings.reports_dir, progress=progress)
     progress("bench: clean runs for availability and cost, Feast, the constant twin, hit rate")
-    bench = run_bench(cfg, settings.redis_url, settings.home, load_s=DEMO_LOAD_S, progress=progress)
+    bench = run_bench(cfg, settings.redis_url, settings.home, load_s=cfg.demo_load_s, progress=progress)
     progress("regression: QPS x2, stream lag, cache thrash, then each mitigation")
-    # The command's own phase length (15 s): the thrash builds up over a phase, and 12 s phases
-    # measured a shallower dip (91% instead of the story's ~85%).
-    regression = run_regression(cfg, RegressionConfig(), reports_dir=settings.reports_dir, progress=progress)
+    # By default the command's own phase length (15 s): the thrash builds up over a phase, and
+    # 12 s phases measured a shallower dip (91% instead of the story's ~85%).
+    rc = RegressionConfig()
+    rc = replace(
+        rc,
+        phase_s=cfg.demo_regression_phase_s or rc.phase_s,
+        spike_lag_s=rc.spike_lag_s if cfg.demo_spike_lag_s is None else cfg.demo_spike_lag_s,
+    )
+    regression = run_regression(cfg, rc, reports_dir=settings.reports_dir, progress=progress)
     claims += serving_claims(loadtest=loadtest, bench=bench, regression=regression)
     # The regression as Prometheus saw it: p95, hit rate, breaker and kill switch, each phase marked.
     from feature_cache.dashboard import DASHBOARD
@@ -133,7 +137,9 @@ def run_demo(ctx: DemoContext) -> DemoOutcome:
     save_plot(tornado_figure(run_sensitivity(inputs)), TORNADO_PNG, ctx.settings.reports_dir)
     save_plot(cost_curves_figure(tco), CURVES_PNG, ctx.settings.reports_dir)
     progress(
-        f"TCO: 12-month saving {tco.saving_pct}%, breakeven month {tco.breakeven_month}, "
+        f"TCO: {tco.horizon_months}-month saving "
+        + ("n/a (build costs 0)" if tco.saving_pct is None else f"{tco.saving_pct:.1f}%")
+        + f", breakeven month {tco.breakeven_month}, "
         f"weighted winner {tco.decision.winner}"
     )
     claims += tco_claims(tco)

@@ -2,8 +2,8 @@
 
 Story 1's "schema-related breakages fell from 4/quarter to 0", end to end on
 the real stack (Kafka, the registry, a private PostgreSQL and Debezium per
-arm, Airflow's metadata DB, dbt). The script is four changes of the real
-quarter (contracts/replay/quarter.yaml), on closer days: one safe (items
+arm, Airflow's metadata DB, dbt). The script is `short_quarter`: four changes
+of the real quarter (contracts/replay/quarter.yaml), on closer days: one safe (items
 gets a nullable brand), two breaking (items renames created_at; the
 producer renames platform) and the urgent one (the Sales report table
 renames events and drops shares, which only a new model version can ship
@@ -19,34 +19,17 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
 from contracts.replay.model import Arm, Reach, ReplayResult
 from contracts.replay.run import run_replay
+from contracts.replay.script import short_quarter
 from contracts.settings import DEFAULT_SCRIPT, ContractsSettings
 from starlab.settings import Settings
 from starlab.stack import manager
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-SHORT = {"C01": (2, 1), "B1": (4, 1), "B2": (7, 1), "U1": (10, 0)}
-"""Change id -> (day, review_days) in the short quarter."""
-
-
-def short_script(path: Path) -> Path:
-    full: dict[str, Any] = yaml.safe_load(DEFAULT_SCRIPT.read_text())
-    changes = []
-    for change in full["changes"]:
-        if change["id"] in SHORT:
-            day, review = SHORT[change["id"]]
-            changes.append({**change, "day": day, "review_days": review})
-    path.write_text(
-        yaml.safe_dump({**full, "weeks": 2, "quiet_days": [], "changes": changes}, sort_keys=False)
-    )
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +49,7 @@ def work_dir(stack: Settings) -> Iterator[Path]:
 def replay(stack: Settings, work_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> ReplayResult:
     # Postgres and Connect are started per arm from the stack's binaries and resolved jars.
     manager.up(stack, ["airflow"], progress=lambda m: None)
-    script = short_script(tmp_path_factory.mktemp("replay") / "short.yaml")
+    script = short_quarter(DEFAULT_SCRIPT, tmp_path_factory.mktemp("replay") / "short.yaml")
     cfg = ContractsSettings(replay_events_per_day=60)
     assert cfg.replay_parallel_arms  # the default: one process per arm, both at once
     lines: list[str] = []

@@ -14,6 +14,7 @@ from contracts.replay.script import (
     Surface,
     apply_avro_ops,
     load_script,
+    short_quarter,
 )
 from contracts.settings import DEFAULT_SCRIPT
 
@@ -109,3 +110,18 @@ def test_producer_changes_edit_the_event_subject() -> None:
     for c in script.changes:
         if c.surface is Surface.PRODUCER:
             assert c.contract is not None and c.contract.subject == EVENTS_SUBJECT
+
+
+def test_the_short_quarter_keeps_the_real_changes_on_the_days_given(tmp_path: Path) -> None:
+    full = {c.id: c for c in load_script(DEFAULT_SCRIPT).changes}
+    short = load_script(short_quarter(DEFAULT_SCRIPT, tmp_path / "short.yaml", {"B1": (3, 1), "U1": (9, 0)}))
+    assert short.weeks == 2 and short.quiet_days == ()
+    assert [(c.id, c.day, c.review_days) for c in short.changes] == [("B1", 3, 1), ("U1", 9, 0)]
+    for c in short.changes:  # everything but the day and the review is the real change
+        real = full[c.id]
+        assert c.model_copy(update={"day": real.day, "review_days": real.review_days}) == real
+
+
+def test_a_short_quarter_of_a_change_the_script_lacks_fails_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(BadContractInput, match=r"no change Z9$"):
+        short_quarter(DEFAULT_SCRIPT, tmp_path / "short.yaml", {"B1": (3, 1), "Z9": (4, 1)})
