@@ -40,7 +40,7 @@ from feature_cache.errors import FeatureCacheConfigError, FeatureCacheError
 from feature_cache.offline.asof import seq_column
 from feature_cache.offline.feast_docs import (
     D,
-    FactsDoc,
+    FeastFacts,
     LatencyDoc,
     OfflineResult,
     OnlineResult,
@@ -85,20 +85,6 @@ class Engine(StrEnum):
 
 FEAST_RUNS: tuple[tuple[Engine, bool], ...] = ((Engine.FEAST_DEFAULT, False), (Engine.FEAST_CREATED, True))
 """Feast engines and their `filter_by_created_timestamp` value."""
-
-
-@dataclass(frozen=True)
-class FeastFacts:
-    """What the job read from the installed Feast, not from documentation."""
-
-    feast_version: str
-    param_name: str
-    param_in_signature: bool
-    """`filter_by_created_timestamp` is a parameter of FeatureStore.get_historical_features."""
-    param_default: str | None
-    dask_store_supports_param: bool
-    """The file (dask) offline store sets supports_filter_by_created_timestamp."""
-    feature_store_file: str
 
 
 @dataclass(frozen=True)
@@ -246,17 +232,6 @@ def _run_job(python: Path, cfg: dict[str, object], work_dir: Path, timeout_s: fl
     return read_doc(model, text, result_path)
 
 
-def _facts(doc: FactsDoc) -> FeastFacts:
-    return FeastFacts(
-        feast_version=doc.feast_version,
-        param_name=doc.param_name,
-        param_in_signature=doc.param_in_signature,
-        param_default=doc.param_default,
-        dask_store_supports_param=doc.dask_store_supports_param,
-        feature_store_file=doc.feature_store_file,
-    )
-
-
 def run_feast_offline(
     python: Path,
     exports: Sequence[DatasetExport],
@@ -295,7 +270,7 @@ def run_feast_offline(
         for ds in result.datasets
         for r in ds.runs
     )
-    return FeastOffline(facts=_facts(result.facts), runs=runs, seconds=round(seconds, 2))
+    return FeastOffline(facts=result.facts, runs=runs, seconds=round(seconds, 2))
 
 
 def load_feast_output(run: FeastRun, groups: Sequence[str]) -> pa.Table:

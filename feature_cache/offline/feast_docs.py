@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from feature_cache.errors import FeatureCacheError
 from starlab.validation import one_line
@@ -24,7 +25,7 @@ from starlab.validation import one_line
 __all__ = [
     "BlockLine",
     "DatasetDoc",
-    "FactsDoc",
+    "FeastFacts",
     "LatencyDoc",
     "OfflineResult",
     "OnlineDoc",
@@ -43,14 +44,21 @@ class _Doc(BaseModel):
 D = TypeVar("D", bound=_Doc)
 
 
-class FactsDoc(_Doc):
-    """What the job read from the installed Feast (signature and store capabilities)."""
+@pydantic_dataclass(frozen=True, config=ConfigDict(extra="ignore"))
+class FeastFacts:
+    """What the job read from the installed Feast, not from documentation.
+
+    A (pydantic) dataclass rather than a model: it is also a field of the
+    PIT report, which `dataclasses.asdict` writes out whole.
+    """
 
     feast_version: str
     param_name: str
     param_in_signature: bool
+    """`filter_by_created_timestamp` is a parameter of FeatureStore.get_historical_features."""
     param_default: str | None
     dask_store_supports_param: bool
+    """The file (dask) offline store sets supports_filter_by_created_timestamp."""
     feature_store_file: str
 
 
@@ -78,7 +86,7 @@ class DatasetDoc(_Doc):
 class OfflineResult(_Doc):
     """`feast_job.py` in offline mode: the facts and every dataset's runs."""
 
-    facts: FactsDoc
+    facts: FeastFacts
     datasets: list[DatasetDoc]
 
 
@@ -100,7 +108,7 @@ class OnlineDoc(_Doc):
 class OnlineResult(_Doc):
     """`feast_job.py` in online mode: Feast's read against a plain HMGET on the same Redis."""
 
-    facts: FactsDoc
+    facts: FeastFacts
     online: OnlineDoc
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from typing import Any
 
@@ -86,3 +87,13 @@ def test_the_online_scripts_lines() -> None:
 def test_text_that_is_not_json_is_one_line() -> None:
     with pytest.raises(FeatureCacheError, match=r"^out\.json: Invalid JSON"):
         read_doc(OfflineResult, "Traceback (most recent call last)", "out.json")
+
+
+def test_facts_read_as_the_reports_dataclass_and_a_missing_one_is_named() -> None:
+    doc = read_doc(OfflineResult, json.dumps(OFFLINE), "r.json")
+    assert dataclasses.is_dataclass(doc.facts)  # the PIT report writes it with dataclasses.asdict
+    assert dataclasses.asdict(doc.facts) == FACTS
+    bad = copy.deepcopy(OFFLINE)
+    bad["facts"]["version"] = bad["facts"].pop("feast_version")
+    with pytest.raises(FeatureCacheError, match=r"^r\.json: facts\.feast_version: Field required$"):
+        read_doc(OfflineResult, json.dumps(bad), "r.json")
